@@ -1,0 +1,93 @@
+//! Authorization: which role may perform which operation. This table is the one place where
+//! that is decided; every resolver asks it through the API crate's single guard.
+
+use crate::tenancy::Role;
+
+/// Every tenant-scoped operation the API offers. Adding an operation means adding a row here,
+/// and the exhaustive match below makes the compiler ask who may perform it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Read the current tenant's profile.
+    ReadTenant,
+    /// List the tenant's members and their roles.
+    ReadMembers,
+    /// Add a member, change a member's role, remove a member.
+    ManageMembers,
+    /// List the tenant's API keys (never their secrets).
+    ReadApiKeys,
+    /// Create and revoke API keys.
+    ManageApiKeys,
+    /// Read the tenant's audit trail.
+    ReadAuditEvents,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 6] = [
+        Self::ReadTenant,
+        Self::ReadMembers,
+        Self::ManageMembers,
+        Self::ReadApiKeys,
+        Self::ManageApiKeys,
+        Self::ReadAuditEvents,
+    ];
+
+    /// Whether the operation changes anything (auditors and viewers never may).
+    pub fn is_write(self) -> bool {
+        matches!(self, Self::ManageMembers | Self::ManageApiKeys)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadTenant => "read_tenant",
+            Self::ReadMembers => "read_members",
+            Self::ManageMembers => "manage_members",
+            Self::ReadApiKeys => "read_api_keys",
+            Self::ManageApiKeys => "manage_api_keys",
+            Self::ReadAuditEvents => "read_audit_events",
+        }
+    }
+}
+
+/// Whether `role` may perform `op` in its tenant.
+pub fn permits(role: Role, op: Operation) -> bool {
+    use Operation::*;
+    use Role::*;
+    match op {
+        ReadTenant | ReadMembers => true,
+        ManageMembers | ManageApiKeys => role == Owner,
+        ReadApiKeys | ReadAuditEvents => matches!(role, Owner | Auditor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Operation::*;
+    use Role::*;
+
+    /// The whole matrix, written out by hand from the product brief: owners do everything,
+    /// auditors read everything and write nothing, the others read the tenant and its members.
+    #[test]
+    fn matrix() {
+        let expected: &[(Role, &[Operation])] = &[
+            (Owner, &[ReadTenant, ReadMembers, ManageMembers, ReadApiKeys, ManageApiKeys, ReadAuditEvents]),
+            (ComplianceManager, &[ReadTenant, ReadMembers]),
+            (Contributor, &[ReadTenant, ReadMembers]),
+            (Auditor, &[ReadTenant, ReadMembers, ReadApiKeys, ReadAuditEvents]),
+            (Viewer, &[ReadTenant, ReadMembers]),
+        ];
+        for (role, allowed) in expected {
+            for op in Operation::ALL {
+                assert_eq!(permits(*role, op), allowed.contains(&op), "{role} {op:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn auditors_and_viewers_never_write() {
+        for op in Operation::ALL.into_iter().filter(|o| o.is_write()) {
+            assert!(!permits(Auditor, op));
+            assert!(!permits(Viewer, op));
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The grc domain: the types, rules and ports of the product.
+//!
+//! Architecture invariant: this crate does no IO. It knows nothing of HTTP, GraphQL, SQL, Redis
+//! or the clock; callers pass in the current time where a rule needs it.
+
+pub mod audit;
+pub mod authz;
+pub mod error;
+pub mod ids;
+pub mod tenancy;
+
+pub use error::{DomainError, FieldError};
