@@ -1,1 +1,131 @@
+//! Persistence for grc: sea-orm entities, migrations, tenant-scoped repositories, row-level
+//! security, the audit chain.
+//!
+//! Architecture invariant: every query on a tenant-owned table goes through a [`TenantTx`],
+//! which can only be opened with a [`TenantScope`]: a repository call without a tenant does not
+//! compile. On PostgreSQL the transaction also sets `app.tenant_id`, which row-level security
+//! policies check, so a query that forgot its `tenant_id` predicate still sees only its tenant.
 
+pub mod entity;
+mod error;
+pub mod migration;
+mod page;
+mod repo;
+mod scope;
+
+pub use error::StoreError;
+pub use page::{Page, PageRequest};
+pub use repo::api_keys::{ApiKeyRecord, ApiKeySecret, NewApiKey, is_api_key};
+pub use repo::audit::{AuditEntry, AuditVerification};
+pub use repo::members::MemberRecord;
+pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
+pub use scope::{PlatformTx, TenantScope, TenantTx, UserTx};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections in the pool (PostgreSQL; SQLite always uses one writer connection).
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The database: a pool of connections and the backend it speaks.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`).
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let sqlite = url.starts_with("sqlite:");
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(if sqlite { 1 } else { options.max_connections })
+            .min_connections(if sqlite { 1 } else { 2 })
+            .connect_timeout(options.connect_timeout)
+            .acquire_timeout(options.connect_timeout)
+            .sqlx_logging(false);
+        let db = Database::connect(opts).await?;
+        if db.get_database_backend() == DbBackend::Sqlite {
+            db.execute_unprepared(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+            )
+            .await?;
+        }
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Applies pending migrations. On PostgreSQL, run this as the tables' owner.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL: grants the application role what it needs on the tables, and no more
+    /// (audit events are insert-only). Run as the owner after [`Store::migrate`].
+    pub async fn grant_app_role(&self, role: &str) -> Result<(), StoreError> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Invalid(format!(
+                "application role name {role:?} must be letters, digits and underscores"
+            )));
+        }
+        let sql = format!(
+            "GRANT USAGE ON SCHEMA public TO \"{role}\";
+             GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, users, memberships, api_keys, audit_heads TO \"{role}\";
+             GRANT SELECT, INSERT ON audit_events TO \"{role}\";
+             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user() TO \"{role}\";"
+        );
+        self.db.execute_unprepared(&sql).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL: whether the connected role would bypass row-level security (a superuser, a
+    /// role with BYPASSRLS). The server refuses to start as such a role unless told otherwise.
+    pub async fn role_bypasses_rls(&self) -> Result<bool, StoreError> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(false);
+        }
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT (rolsuper OR rolbypassrls) AS bypass FROM pg_roles WHERE rolname = current_user",
+            ))
+            .await?
+            .ok_or_else(|| StoreError::Invalid("current role not found".into()))?;
+        Ok(row.try_get::<bool>("", "bypass")?)
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// The raw connection, for tests and operator tools that must see past the repositories.
+    /// Application code never calls this.
+    #[doc(hidden)]
+    pub fn raw_connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}

@@ -1,0 +1,8 @@
+//! sea-orm entities. Tenant-owned tables carry `tenant_id` first in their primary key.
+
+pub mod api_key;
+pub mod audit_event;
+pub mod audit_head;
+pub mod membership;
+pub mod tenant;
+pub mod user;

@@ -1,0 +1,12 @@
+pub(crate) mod api_keys;
+pub(crate) mod audit;
+pub(crate) mod members;
+pub(crate) mod platform;
+
+use crate::StoreError;
+use grc_domain::tenancy::Role;
+
+pub(crate) fn parse_role(s: &str) -> Result<Role, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Invalid(format!("stored role {s:?} is not a role")))
+}
