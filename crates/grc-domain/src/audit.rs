@@ -30,7 +30,7 @@ impl Actor {
 }
 
 /// One event as stored, with everything its hash covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditRecord {
     pub tenant_id: Uuid,
     /// 1, 2, 3, ... per tenant, without gaps.

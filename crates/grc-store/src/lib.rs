@@ -78,6 +78,13 @@ impl Store {
         Ok(())
     }
 
+    /// Whether migrations are waiting to be applied.
+    pub async fn has_pending_migrations(&self) -> Result<bool, StoreError> {
+        Ok(!migration::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .is_empty())
+    }
+
     /// PostgreSQL: grants the application role what it needs on the tables, and no more
     /// (audit events are insert-only). Run as the owner after [`Store::migrate`].
     pub async fn grant_app_role(&self, role: &str) -> Result<(), StoreError> {
@@ -93,6 +100,7 @@ impl Store {
             "GRANT USAGE ON SCHEMA public TO \"{role}\";
              GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, users, memberships, api_keys, audit_heads TO \"{role}\";
              GRANT SELECT, INSERT ON audit_events TO \"{role}\";
+             GRANT SELECT ON seaql_migrations TO \"{role}\";
              GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user() TO \"{role}\";"
         );
         self.db.execute_unprepared(&sql).await?;

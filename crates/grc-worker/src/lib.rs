@@ -1,1 +1,34 @@
+//! The notification worker (skeleton): it connects to the store, reports readiness, and runs
+//! its tick loop until a shutdown signal. The reminders issue fills in the scheduler, the queue
+//! and the channels; nothing is scheduled or delivered yet.
 
+use grc_store::Store;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How often the worker wakes up.
+pub const TICK: Duration = Duration::from_secs(30);
+
+/// Runs the worker loop until `shutdown` turns true. Returns the number of ticks run.
+pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<u64> {
+    store.ping().await?;
+    tracing::info!("worker started (skeleton: no reminder jobs are defined yet)");
+    let mut ticks = 0u64;
+    let mut interval = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                ticks += 1;
+                if let Err(e) = store.ping().await {
+                    tracing::warn!(error = %e, "worker: database unreachable");
+                }
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    tracing::info!(ticks, "worker stopping");
+                    return Ok(ticks);
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,346 @@
-fn main() {}
+//! The `grc` command: a thin layer over the library crates.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use grc_api::config::Settings;
+use grc_domain::audit::Actor;
+use grc_domain::tenancy::{Email, Name, Role, Slug, TenantKind};
+use grc_store::{AuditEntry, NewTenant, Store, StoreOptions, TenantScope};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "grc", version, about = "Multi-tenant GRC API service for healthcare (ISO/IEC 27001, HIPAA)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve {
+        /// Address to listen on (overrides GRC_BIND).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// Seed a demo world on first start and print a token for each demo user.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the notification worker.
+    Worker,
+    /// Apply database migrations (as the tables' owner: GRC_MIGRATION_DATABASE_URL).
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage platform operators (who may create tenants through the API).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Print a JWT for a member of a tenant, signed with the configured HS256 secret.
+    Token {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// Lifetime: a number with s, m, h or d (default 12h, at most 30d).
+        #[arg(long, default_value = "12h")]
+        ttl: String,
+    },
+    /// Print the GraphQL SDL.
+    Schema,
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// covered-entity, business-associate or hybrid.
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user (created if new) to a tenant with a role.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// owner, compliance_manager, contributor, auditor or viewer.
+        #[arg(long)]
+        role: String,
+        /// Display name, for a new user.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Make a user (created if new) a platform operator.
+    Add {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain of one tenant's audit trail, or of every tenant's.
+    Verify {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+/// Parses `90s`, `15m`, `12h`, `7d` (or plain seconds).
+fn parse_ttl(s: &str) -> anyhow::Result<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().with_context(|| format!("--ttl {s:?}: expected a number with s, m, h or d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => bail!("--ttl {s:?}: the unit must be s, m, h or d"),
+    };
+    if secs == 0 || secs > 30 * 86_400 {
+        bail!("--ttl {s:?}: must be between 1 second and 30 days");
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn user_input<T>(r: Result<T, grc_domain::DomainError>) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn store_for_commands(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.uses_sqlite() {
+        // The embedded database is migrated on first use, as `serve` would.
+        grc_api::migrate(settings).await?;
+    }
+    let store = Store::connect(&settings.effective_database_url(), &StoreOptions::default())
+        .await
+        .context("GRC_DATABASE_URL: cannot connect to the database")?;
+    if store.has_pending_migrations().await? {
+        bail!("the database schema is not current: run `grc migrate`");
+    }
+    Ok(store)
+}
+
+async fn tenant_by_slug(store: &Store, slug: &str) -> anyhow::Result<grc_store::TenantRecord> {
+    let ptx = store.platform_tx().await?;
+    let t = ptx.tenant_by_slug(slug).await?;
+    ptx.commit().await?;
+    t.with_context(|| format!("no tenant with slug {slug:?}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Schema = cli.command {
+        print!("{}", grc_api::graphql::sdl());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut settings = Settings::load()?;
+    let _telemetry = grc_api::telemetry::init(settings.otel_endpoint.as_deref()).map_err(anyhow::Error::msg)?;
+    let actor = Actor::System("cli".into());
+    match cli.command {
+        Command::Schema => unreachable!("handled above"),
+        Command::Serve { bind, demo } => {
+            if let Some(b) = bind {
+                settings.bind = b;
+            }
+            let store = grc_api::open_store(&settings).await?;
+            let services = grc_api::Services::new(&settings, store.clone()).await?;
+            let listener = std::net::TcpListener::bind(settings.bind)
+                .with_context(|| format!("GRC_BIND {}: cannot listen", settings.bind))?;
+            let addr = listener.local_addr()?;
+            let app = grc_api::Application::bind(listener, &services)?;
+            println!("grc is listening on http://{addr}  (GraphiQL: http://{addr}/graphql)");
+            if demo {
+                let issuer = services
+                    .issuer
+                    .as_ref()
+                    .context("--demo needs the HS256 secret (GRC_JWT_SECRET or the generated one)")?;
+                let logins = grc_api::demo::seed(&store, issuer, Duration::from_secs(12 * 3600)).await?;
+                println!("\nDemo users (tokens valid 12 hours; send X-Tenant: <slug> for the tenant):");
+                for l in &logins {
+                    let role = l.role.map_or("platform operator".to_owned(), |r| r.to_string());
+                    println!("\n  {} — {} — {}\n  {}", l.tenant.as_deref().unwrap_or("(no tenant)"), l.email, role, l.token);
+                }
+                if let Some(first) = logins.first() {
+                    println!(
+                        "\nTry:\n  curl -s http://{addr}/graphql -H 'Content-Type: application/json' \\\n    -H 'Authorization: Bearer {}' \\\n    -d '{{\"query\":\"{{ viewer {{ user {{ email }} memberships {{ role tenant {{ slug name }} }} }} }}\"}}'",
+                        first.token
+                    );
+                }
+            }
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            let store = store_for_commands(&settings).await?;
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = tx.send(true);
+                }
+            });
+            grc_worker::run(store, rx).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            grc_api::migrate(&settings).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant { command: TenantCommand::Create { slug, name, kind } } => {
+            let new = NewTenant {
+                slug: user_input(Slug::parse(&slug))?,
+                name: user_input(Name::parse("name", &name))?,
+                kind: user_input(kind.parse::<TenantKind>())?,
+            };
+            let store = store_for_commands(&settings).await?;
+            let (t, _) = store.create_tenant(&new, None, &actor).await.map_err(|e| match e {
+                grc_store::StoreError::Conflict(_) => anyhow::anyhow!("a tenant with slug {slug:?} exists"),
+                other => other.into(),
+            })?;
+            println!("created tenant {} ({}, {}) id {}", t.slug, t.name, t.kind.as_str(), t.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command: UserCommand::Add { tenant, email, role, name } } => {
+            let email = user_input(Email::parse(&email))?;
+            let role: Role = user_input(role.parse())?;
+            let name = name.as_deref().map(|n| user_input(Name::parse("name", n))).transpose()?;
+            let store = store_for_commands(&settings).await?;
+            let t = tenant_by_slug(&store, &tenant).await?;
+            let ptx = store.platform_tx().await?;
+            let (user, _) = ptx.ensure_user(&email, name.as_ref()).await?;
+            let mut tx = ptx.enter_tenant(TenantScope::new(t.id)).await?;
+            if tx.member(user.id).await?.is_some() {
+                bail!("{email} is already a member of {tenant}");
+            }
+            tx.add_member(user.id, role).await?;
+            tx.append_audit(AuditEntry {
+                actor: actor.clone(),
+                action: "member.add".into(),
+                subject_type: "Membership".into(),
+                subject_id: user.id.to_string(),
+                change: serde_json::json!({ "email": email.as_str(), "role": role.as_str() }),
+            })
+            .await?;
+            tx.commit().await?;
+            println!("added {email} to {tenant} as {role}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Operator { command: OperatorCommand::Add { email } } => {
+            let email = user_input(Email::parse(&email))?;
+            let store = store_for_commands(&settings).await?;
+            let ptx = store.platform_tx().await?;
+            let (user, _) = ptx.ensure_user(&email, None).await?;
+            ptx.set_platform_operator(user.id, true).await?;
+            ptx.commit().await?;
+            println!("{email} is a platform operator");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { tenant, email, ttl } => {
+            let ttl = parse_ttl(&ttl)?;
+            let email = user_input(Email::parse(&email))?;
+            let secret = grc_api::auth::resolve_secret(&settings)
+                .map_err(anyhow::Error::msg)?
+                .context("grc token signs with the HS256 secret: set GRC_JWT_SECRET")?;
+            let issuer = grc_api::auth::TokenIssuer::new(&settings, &secret).map_err(anyhow::Error::msg)?;
+            let store = store_for_commands(&settings).await?;
+            let t = tenant_by_slug(&store, &tenant).await?;
+            let ptx = store.platform_tx().await?;
+            let user = ptx.user_by_email(&email).await?.with_context(|| format!("no user {email}"))?;
+            ptx.commit().await?;
+            let tx = store.tenant_tx(TenantScope::new(t.id)).await?;
+            let member = tx.member(user.id).await?;
+            tx.commit().await?;
+            if member.is_none() {
+                bail!("{email} is not a member of {tenant}");
+            }
+            println!("{}", issuer.issue(&user.subject, ttl).map_err(anyhow::Error::msg)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify { tenant } } => {
+            let store = store_for_commands(&settings).await?;
+            let (ids, names) = match tenant {
+                Some(slug) => {
+                    let t = tenant_by_slug(&store, &slug).await?;
+                    (Some(vec![t.id]), vec![(t.id, t.slug)])
+                }
+                None => {
+                    let ptx = store.platform_tx().await?;
+                    let all = ptx.all_tenants().await?;
+                    ptx.commit().await?;
+                    (None, all.into_iter().map(|t| (t.id, t.slug)).collect())
+                }
+            };
+            let results = store.verify_audit(ids).await?;
+            let mut broken = 0;
+            for r in results {
+                let slug = names.iter().find(|(id, _)| *id == r.tenant_id).map_or("?", |(_, s)| s.as_str());
+                match r.result {
+                    Ok(s) => println!("{slug}: ok, {} events", s.events),
+                    Err(b) => {
+                        broken += 1;
+                        println!("{slug}: BROKEN: {b}");
+                    }
+                }
+            }
+            Ok(if broken == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl() {
+        assert_eq!(parse_ttl("90").ok(), Some(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("15m").ok(), Some(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("12h").ok(), Some(Duration::from_secs(43_200)));
+        assert_eq!(parse_ttl("30d").ok(), Some(Duration::from_secs(2_592_000)));
+        for bad in ["", "0", "31d", "1w", "h", "-1h", "1.5h"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -63,6 +63,7 @@ pub struct UserMembership {
     pub tenant: TenantRecord,
     pub role: Role,
     pub since: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +224,7 @@ impl UserTx {
                     tenant: t.try_into()?,
                     role: parse_role(&m.role)?,
                     since: m.created_at,
+                    updated_at: m.updated_at,
                 })
             })
             .collect()
@@ -246,14 +248,20 @@ impl Store {
         Ok(Some((user, memberships)))
     }
 
-    /// Creates a tenant, its audit chain and a first audit event, in one transaction.
+    /// Creates a tenant, its audit chain, and (when given) its first owner, in one
+    /// transaction, with an audit event for each change.
     pub async fn create_tenant(
         &self,
         new: &NewTenant,
+        owner: Option<(&Email, Option<&Name>)>,
         actor: &grc_domain::audit::Actor,
-    ) -> Result<TenantRecord, StoreError> {
+    ) -> Result<(TenantRecord, Option<crate::MemberRecord>), StoreError> {
         let ptx = self.platform_tx().await?;
         let record = ptx.insert_tenant(new).await?;
+        let owner_user = match owner {
+            Some((email, name)) => Some(ptx.ensure_user(email, name).await?),
+            None => None,
+        };
         let mut tx = ptx
             .enter_tenant(crate::TenantScope::new(record.id))
             .await?;
@@ -269,8 +277,23 @@ impl Store {
             }),
         })
         .await?;
+        let member = match owner_user {
+            Some((user, _)) => {
+                let m = tx.add_member(user.id, Role::Owner).await?;
+                tx.append_audit(crate::AuditEntry {
+                    actor: actor.clone(),
+                    action: "member.add".into(),
+                    subject_type: "Membership".into(),
+                    subject_id: user.id.to_string(),
+                    change: serde_json::json!({ "email": m.email, "role": m.role.as_str() }),
+                })
+                .await?;
+                Some(m)
+            }
+            None => None,
+        };
         tx.commit().await?;
-        Ok(record)
+        Ok((record, member))
     }
 }
 

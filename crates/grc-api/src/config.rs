@@ -1,0 +1,322 @@
+//! Settings: defaults, then an optional TOML file (`GRC_CONFIG`), then `GRC_*` environment
+//! variables (and `OTEL_EXPORTER_OTLP_ENDPOINT`), then command-line flags. Secrets are
+//! `SecretString`s: they never print in `Debug` output or logs.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why the settings could not be loaded. The message names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./grc-data")
+}
+fn default_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_issuer() -> String {
+    "grc".into()
+}
+fn default_audience() -> String {
+    "grc".into()
+}
+fn default_algorithms() -> String {
+    "HS256".into()
+}
+fn default_leeway() -> u64 {
+    30
+}
+fn default_redis_prefix() -> String {
+    "grc".into()
+}
+fn default_max_depth() -> usize {
+    12
+}
+fn default_max_complexity() -> usize {
+    2000
+}
+fn default_max_aliases() -> usize {
+    30
+}
+fn default_max_tokens() -> usize {
+    5000
+}
+fn default_max_body() -> usize {
+    1024 * 1024
+}
+fn default_rate_limit() -> u32 {
+    6000
+}
+fn default_pool() -> u32 {
+    16
+}
+
+/// Every setting of the server, worker and command line.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `GRC_DATA_DIR`: where the embedded SQLite database and the generated JWT secret live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `GRC_DATABASE_URL`: the server's connection (PostgreSQL: the application role).
+    /// Unset: `sqlite://<data_dir>/grc.db?mode=rwc`.
+    #[serde(default)]
+    pub database_url: Option<SecretString>,
+    /// `GRC_MIGRATION_DATABASE_URL`: the tables' owner, for `grc migrate` (defaults to
+    /// `GRC_DATABASE_URL`).
+    #[serde(default)]
+    pub migration_database_url: Option<SecretString>,
+    /// `GRC_DATABASE_POOL_SIZE`.
+    #[serde(default = "default_pool")]
+    pub database_pool_size: u32,
+    /// `GRC_ALLOW_RLS_BYPASS`: let the server run as a role that bypasses row-level security
+    /// (a superuser). Off by default; for development only.
+    #[serde(default)]
+    pub allow_rls_bypass: bool,
+    /// `GRC_REDIS_URL`: unset means the embedded queue and in-process limits.
+    #[serde(default)]
+    pub redis_url: Option<SecretString>,
+    /// `GRC_REDIS_PREFIX`: the key prefix, so several deployments can share one Redis.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
+    /// `GRC_BIND`.
+    #[serde(default = "default_bind")]
+    pub bind: SocketAddr,
+    /// `GRC_JWT_SECRET`: the HS256 secret (at least 32 bytes). Unset, with no JWKS URL or
+    /// public key either: generated into `<data_dir>/jwt-secret` on first start.
+    #[serde(default)]
+    pub jwt_secret: Option<SecretString>,
+    /// `GRC_JWT_JWKS_URL`: an identity provider's JWKS (RS256/ES256).
+    #[serde(default)]
+    pub jwt_jwks_url: Option<String>,
+    /// `GRC_JWT_PUBLIC_KEY_FILE`: a PEM public key (RS256/ES256), instead of a JWKS URL.
+    #[serde(default)]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// `GRC_JWT_ISSUER`: the required `iss`.
+    #[serde(default = "default_issuer")]
+    pub jwt_issuer: String,
+    /// `GRC_JWT_AUDIENCE`: the required `aud`.
+    #[serde(default = "default_audience")]
+    pub jwt_audience: String,
+    /// `GRC_JWT_ALGORITHMS`: the accepted algorithms, comma-separated (HS256, RS256, ES256).
+    #[serde(default = "default_algorithms")]
+    pub jwt_algorithms: String,
+    /// `GRC_JWT_LEEWAY_SECS`: clock skew allowed on `exp` and `nbf`.
+    #[serde(default = "default_leeway")]
+    pub jwt_leeway_secs: u64,
+    /// `GRC_SMTP_URL`: the mail relay for notifications (the worker).
+    #[serde(default)]
+    pub smtp_url: Option<SecretString>,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: export traces over OTLP/gRPC when set.
+    #[serde(default)]
+    pub otel_endpoint: Option<String>,
+    /// `GRC_MAX_QUERY_DEPTH`.
+    #[serde(default = "default_max_depth")]
+    pub max_query_depth: usize,
+    /// `GRC_MAX_QUERY_COMPLEXITY`.
+    #[serde(default = "default_max_complexity")]
+    pub max_query_complexity: usize,
+    /// `GRC_MAX_QUERY_ALIASES`.
+    #[serde(default = "default_max_aliases")]
+    pub max_query_aliases: usize,
+    /// `GRC_MAX_QUERY_TOKENS`.
+    #[serde(default = "default_max_tokens")]
+    pub max_query_tokens: usize,
+    /// `GRC_MAX_BODY_BYTES`.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// `GRC_RATE_LIMIT_PER_MINUTE`: requests per principal (or per client address for failed
+    /// authentication) per minute.
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        // An empty figment gives every default.
+        Figment::new()
+            .extract()
+            .unwrap_or_else(|e| unreachable!("defaults always extract: {e}"))
+    }
+}
+
+impl Settings {
+    /// Loads defaults < `GRC_CONFIG` TOML file < environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut fig = Figment::new();
+        if let Ok(path) = std::env::var("GRC_CONFIG") {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ConfigError(format!(
+                    "GRC_CONFIG names {path:?}, which is not a readable file"
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig
+            .merge(Env::prefixed("GRC_").ignore(&["CONFIG"]))
+            .merge(
+                Env::raw()
+                    .only(&["OTEL_EXPORTER_OTLP_ENDPOINT"])
+                    .map(|_| "otel_endpoint".into()),
+            );
+        Self::from_figment(&fig)
+    }
+
+    fn from_figment(fig: &Figment) -> Result<Self, ConfigError> {
+        let s: Settings = fig.extract().map_err(|e| {
+            let e = e.to_string();
+            ConfigError(name_env_vars(&e))
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        if let Some(s) = &self.jwt_secret
+            && s.expose_secret().len() < 32
+        {
+            return err("GRC_JWT_SECRET must be at least 32 bytes long".into());
+        }
+        if let Some(u) = &self.jwt_jwks_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return err("GRC_JWT_JWKS_URL must be an http(s) URL".into());
+        }
+        if self.jwt_issuer.trim().is_empty() {
+            return err("GRC_JWT_ISSUER must not be empty".into());
+        }
+        if self.jwt_audience.trim().is_empty() {
+            return err("GRC_JWT_AUDIENCE must not be empty".into());
+        }
+        crate::auth::parse_algorithms(&self.jwt_algorithms).map_err(ConfigError)?;
+        if self.jwt_leeway_secs > 300 {
+            return err("GRC_JWT_LEEWAY_SECS must be at most 300".into());
+        }
+        if let Some(u) = &self.database_url {
+            let u = u.expose_secret();
+            if !(u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                return err("GRC_DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into());
+            }
+        }
+        if let Some(u) = &self.redis_url {
+            let u = u.expose_secret();
+            if !(u.starts_with("redis://") || u.starts_with("rediss://")) {
+                return err("GRC_REDIS_URL must start with redis:// or rediss://".into());
+            }
+        }
+        if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
+            return err("GRC_REDIS_PREFIX must be non-empty and hold no spaces".into());
+        }
+        if self.database_pool_size == 0 || self.database_pool_size > 1000 {
+            return err("GRC_DATABASE_POOL_SIZE must be between 1 and 1000".into());
+        }
+        for (name, v, max) in [
+            ("GRC_MAX_QUERY_DEPTH", self.max_query_depth, 1000),
+            ("GRC_MAX_QUERY_COMPLEXITY", self.max_query_complexity, 1_000_000),
+            ("GRC_MAX_QUERY_ALIASES", self.max_query_aliases, 10_000),
+            ("GRC_MAX_QUERY_TOKENS", self.max_query_tokens, 1_000_000),
+            ("GRC_MAX_BODY_BYTES", self.max_body_bytes, 1 << 30),
+        ] {
+            if v == 0 || v > max {
+                return err(format!("{name} must be between 1 and {max}"));
+            }
+        }
+        if self.rate_limit_per_minute == 0 {
+            return err("GRC_RATE_LIMIT_PER_MINUTE must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The server's database URL: `GRC_DATABASE_URL`, or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.expose_secret().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("grc.db").display()
+            ),
+        }
+    }
+
+    /// The owner's URL for migrations.
+    pub fn effective_migration_url(&self) -> String {
+        match &self.migration_database_url {
+            Some(u) => u.expose_secret().to_owned(),
+            None => self.effective_database_url(),
+        }
+    }
+
+    pub fn uses_sqlite(&self) -> bool {
+        self.effective_database_url().starts_with("sqlite:")
+    }
+}
+
+/// figment names keys by their field (`bind`); add the variable a person sets (`GRC_BIND`).
+fn name_env_vars(message: &str) -> String {
+    let mut out = message.to_owned();
+    if let Some(start) = message.find("for key \"default.") {
+        let rest = &message[start + "for key \"default.".len()..];
+        if let Some(end) = rest.find('"') {
+            let key = &rest[..end];
+            let var = if key == "otel_endpoint" {
+                "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned()
+            } else {
+                format!("GRC_{}", key.to_uppercase())
+            };
+            out = format!("{var}: {message}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut fig = Figment::new();
+        for (k, v) in pairs {
+            fig = fig.merge(Serialized::default(k, v));
+        }
+        Settings::from_figment(&fig)
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::default();
+        assert_eq!(s.bind, "127.0.0.1:8080".parse().expect("addr"));
+        assert_eq!(s.data_dir, PathBuf::from("./grc-data"));
+        assert!(s.uses_sqlite());
+        assert_eq!(s.effective_database_url(), "sqlite://./grc-data/grc.db?mode=rwc");
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let e = with(&[("bind", "not-an-address")]).expect_err("bad bind");
+        assert!(e.0.contains("GRC_BIND"), "{}", e.0);
+        let e = with(&[("jwt_secret", "short")]).expect_err("short secret");
+        assert!(e.0.contains("GRC_JWT_SECRET"), "{}", e.0);
+        let e = with(&[("database_url", "mysql://x")]).expect_err("mysql");
+        assert!(e.0.contains("GRC_DATABASE_URL"), "{}", e.0);
+        let e = with(&[("jwt_algorithms", "none")]).expect_err("alg none");
+        assert!(e.0.contains("GRC_JWT_ALGORITHMS"), "{}", e.0);
+        let e = with(&[("max_query_depth", "0")]).expect_err("depth 0");
+        assert!(e.0.contains("GRC_MAX_QUERY_DEPTH"), "{}", e.0);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = with(&[("jwt_secret", "0123456789abcdef0123456789abcdef-very-secret")]).expect("ok");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("very-secret"), "{printed}");
+    }
+}

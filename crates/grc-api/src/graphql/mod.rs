@@ -1,0 +1,108 @@
+//! The GraphQL schema: Relay nodes and connections, mutation payloads with `userErrors`, and the
+//! single authorization guard every tenant-scoped resolver calls.
+
+pub mod connection;
+pub mod ids;
+pub mod mutation;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use crate::auth::{AuthContext, Principal};
+use crate::errors::{ErrorCode, gql_error};
+use crate::events::EventBus;
+use async_graphql::{Context, Schema};
+use grc_domain::audit::Actor;
+use grc_domain::authz::{Operation, permits};
+use grc_domain::tenancy::Role;
+use grc_store::{Store, TenantRecord, TenantScope};
+
+pub type GrcSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+
+/// Limits the schema enforces (checked by [`crate::limits::Limits`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_tokens: usize,
+}
+
+impl Default for SchemaLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 2000,
+            max_aliases: 30,
+            max_tokens: 5000,
+        }
+    }
+}
+
+/// Builds the schema. `store` and `bus` are `None` only for printing the SDL.
+pub fn build_schema(store: Option<Store>, bus: Option<EventBus>, limits: SchemaLimits) -> GrcSchema {
+    let mut b = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+        .extension(crate::limits::Limits::new(limits))
+        .extension(async_graphql::extensions::Tracing)
+        // Parser recursion (nested lists and objects in values) is bounded as well.
+        .limit_recursive_depth(64)
+        .limit_directives(20);
+    if let Some(store) = store {
+        b = b.data(store);
+    }
+    if let Some(bus) = bus {
+        b = b.data(bus);
+    }
+    b.finish()
+}
+
+/// The SDL, as `grc schema` prints it and `schema/schema.graphql` holds it.
+pub fn sdl() -> String {
+    build_schema(None, None, SchemaLimits::default()).sdl()
+}
+
+/// What an authorized tenant-scoped operation may use.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    pub scope: TenantScope,
+    pub tenant: TenantRecord,
+    pub role: Role,
+    pub actor: Actor,
+}
+
+/// The caller (every request that reaches the schema is authenticated).
+pub fn auth<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AuthContext> {
+    ctx.data_opt::<AuthContext>()
+        .ok_or_else(|| gql_error(ErrorCode::Unauthenticated, "authentication required"))
+}
+
+/// The one authorization check: the caller's role in the current tenant must permit `op`.
+pub fn authorize(ctx: &Context<'_>, op: Operation) -> async_graphql::Result<Authorized> {
+    let a = auth(ctx)?;
+    let Some((tenant, role)) = &a.tenant else {
+        return Err(gql_error(
+            ErrorCode::BadUserInput,
+            "this operation acts in one tenant: send the X-Tenant header with the tenant's slug",
+        ));
+    };
+    if !permits(*role, op) {
+        return Err(gql_error(
+            ErrorCode::Forbidden,
+            format!("the {role} role may not {}", op.as_str().replace('_', " ")),
+        ));
+    }
+    let actor = match &a.principal {
+        Principal::User { user, .. } => Actor::User(user.id.0),
+        Principal::ApiKey(k) => Actor::ApiKey(k.id.0),
+    };
+    Ok(Authorized {
+        scope: TenantScope::new(tenant.id),
+        tenant: tenant.clone(),
+        role: *role,
+        actor,
+    })
+}
+
+pub fn store<'a>(ctx: &Context<'a>) -> &'a Store {
+    ctx.data_unchecked::<Store>()
+}

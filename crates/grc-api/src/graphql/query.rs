@@ -1,0 +1,243 @@
+//! Queries.
+
+use super::connection::{ConnectionFields, PageArgs, build, wants_total};
+use super::ids::{GlobalId, Kind, decode};
+use super::types::{ApiKey, AuditEvent, Membership, Node, Role, Tenant, User};
+use super::{auth, authorize, store};
+use crate::auth::Principal;
+use crate::errors::{ErrorCode, StoreErrorExt, gql_error};
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, Result};
+use grc_domain::authz::Operation;
+use grc_domain::ids::{ApiKeyId, UserId};
+use uuid::Uuid;
+
+#[derive(Debug, Default)]
+pub struct Query;
+
+/// Who is calling, and where.
+#[derive(Debug)]
+pub struct Viewer;
+
+#[Object]
+impl Viewer {
+    /// The signed-in user (null when the caller is an API key).
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(match &auth(ctx)?.principal {
+            Principal::User { user, .. } => Some(user.into()),
+            Principal::ApiKey(_) => None,
+        })
+    }
+    /// The API key making the request (null for users).
+    async fn api_key(&self, ctx: &Context<'_>) -> Result<Option<ApiKey>> {
+        Ok(match &auth(ctx)?.principal {
+            Principal::ApiKey(k) => Some(ApiKey(k.clone())),
+            Principal::User { .. } => None,
+        })
+    }
+    /// The user's memberships in every tenant (for an API key: its one tenant's role).
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+        Ok(match &auth(ctx)?.principal {
+            Principal::User { user, memberships } => memberships
+                .iter()
+                .map(|m| Membership::of_user(user, m))
+                .collect(),
+            Principal::ApiKey(_) => Vec::new(),
+        })
+    }
+    /// The tenant this request acts in: the `X-Tenant` header's, or the only one.
+    async fn current_tenant(&self, ctx: &Context<'_>) -> Result<Option<Tenant>> {
+        Ok(auth(ctx)?.tenant.as_ref().map(|(t, _)| Tenant(t.clone())))
+    }
+    /// The caller's role in the current tenant.
+    async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
+        Ok(auth(ctx)?.tenant.as_ref().map(|(_, r)| (*r).into()))
+    }
+    /// Whether the user may create tenants.
+    async fn platform_operator(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(matches!(&auth(ctx)?.principal, Principal::User { user, .. } if user.platform_operator))
+    }
+}
+
+fn parse_uuid_key(s: &str) -> Option<Uuid> {
+    Uuid::try_parse(s).ok()
+}
+
+#[Object]
+impl Query {
+    /// Fetches any object by its global id. Objects of other tenants are null.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let Some(gid) = decode(&id) else {
+            return Ok(None);
+        };
+        resolve_node(ctx, gid).await
+    }
+
+    /// Fetches up to 100 objects by global id, in order; unknown or foreign ones are null.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        if ids.len() > 100 {
+            return Err(gql_error(ErrorCode::BadUserInput, "at most 100 ids"));
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(match decode(&id) {
+                Some(gid) => resolve_node(ctx, gid).await?,
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The caller.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        auth(ctx)?;
+        Ok(Viewer)
+    }
+
+    /// The current tenant.
+    async fn tenant(&self, ctx: &Context<'_>) -> Result<Tenant> {
+        let a = authorize(ctx, Operation::ReadTenant)?;
+        Ok(Tenant(a.tenant))
+    }
+
+    /// The current tenant's members, in the order they joined.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Membership, ConnectionFields>> {
+        let a = authorize(ctx, Operation::ReadMembers)?;
+        let req = PageArgs { first, after, last, before }
+            .into_request(|k| parse_uuid_key(k).map(UserId))?;
+        let tx = store(ctx).tenant_tx(a.scope).await.map_err(StoreErrorExt)?;
+        let page = tx.members(&req).await.map_err(StoreErrorExt)?;
+        let total = if wants_total(ctx) { tx.member_count().await.map_err(StoreErrorExt)? } else { 0 };
+        tx.commit().await.map_err(StoreErrorExt)?;
+        let page = grc_store::Page {
+            items: page.items.into_iter().map(|m| Membership::of_member(&a.tenant, m)).collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        };
+        Ok(build(page, total, |m| m.user.id.to_string()))
+    }
+
+    /// The current tenant's API keys (owners and auditors).
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, ApiKey, ConnectionFields>> {
+        let a = authorize(ctx, Operation::ReadApiKeys)?;
+        let req = PageArgs { first, after, last, before }
+            .into_request(|k| parse_uuid_key(k).map(ApiKeyId))?;
+        let tx = store(ctx).tenant_tx(a.scope).await.map_err(StoreErrorExt)?;
+        let page = tx.api_keys(&req).await.map_err(StoreErrorExt)?;
+        let total = if wants_total(ctx) { tx.api_key_count().await.map_err(StoreErrorExt)? } else { 0 };
+        tx.commit().await.map_err(StoreErrorExt)?;
+        let page = grc_store::Page {
+            items: page.items.into_iter().map(ApiKey).collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        };
+        Ok(build(page, total, |k| k.0.id.to_string()))
+    }
+
+    /// The current tenant's audit trail, oldest first (owners and auditors).
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, AuditEvent, ConnectionFields>> {
+        let a = authorize(ctx, Operation::ReadAuditEvents)?;
+        let req = PageArgs { first, after, last, before }.into_request(|k| k.parse::<i64>().ok())?;
+        let tx = store(ctx).tenant_tx(a.scope).await.map_err(StoreErrorExt)?;
+        let page = tx.audit_events(&req).await.map_err(StoreErrorExt)?;
+        let total = if wants_total(ctx) { tx.audit_event_count().await.map_err(StoreErrorExt)? } else { 0 };
+        tx.commit().await.map_err(StoreErrorExt)?;
+        let page = grc_store::Page {
+            items: page.items.into_iter().map(AuditEvent).collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        };
+        Ok(build(page, total, |e| e.0.seq.to_string()))
+    }
+}
+
+/// Resolves a node inside the caller's reach: the current tenant's objects (by role), the
+/// caller's own user and memberships. Anything else is null.
+async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> {
+    let a = auth(ctx)?;
+    let own = match &a.principal {
+        Principal::User { user, memberships } => Some((user, memberships)),
+        Principal::ApiKey(_) => None,
+    };
+    let current = a.tenant.as_ref().map(|(t, _)| t.id.0);
+    match gid.kind {
+        Kind::Tenant => {
+            if let Some((t, _)) = a.tenant.as_ref().filter(|(t, _)| t.id.0 == gid.id) {
+                return Ok(Some(Node::Tenant(Tenant(t.clone()))));
+            }
+            Ok(own
+                .and_then(|(_, ms)| ms.iter().find(|m| m.tenant.id.0 == gid.id))
+                .map(|m| Node::Tenant(Tenant(m.tenant.clone()))))
+        }
+        Kind::User => {
+            if let Some((u, _)) = own.filter(|(u, _)| u.id.0 == gid.id) {
+                return Ok(Some(Node::User(u.into())));
+            }
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadMembers)?;
+            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let m = tx.member(UserId(gid.id)).await.map_err(StoreErrorExt)?;
+            tx.commit().await.map_err(StoreErrorExt)?;
+            Ok(m.map(|m| Node::User(Membership::of_member(&az.tenant, m).user)))
+        }
+        Kind::Membership => {
+            let user_id = gid.second.unwrap_or_default();
+            if let Some((u, ms)) = own.filter(|(u, _)| u.id.0 == user_id)
+                && let Some(m) = ms.iter().find(|m| m.tenant.id.0 == gid.id)
+            {
+                return Ok(Some(Node::Membership(Membership::of_user(u, m))));
+            }
+            if current != Some(gid.id) {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadMembers)?;
+            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let m = tx.member(UserId(user_id)).await.map_err(StoreErrorExt)?;
+            tx.commit().await.map_err(StoreErrorExt)?;
+            Ok(m.map(|m| Node::Membership(Membership::of_member(&az.tenant, m))))
+        }
+        Kind::ApiKey => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadApiKeys)?;
+            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let k = tx.api_key(ApiKeyId(gid.id)).await.map_err(StoreErrorExt)?;
+            tx.commit().await.map_err(StoreErrorExt)?;
+            Ok(k.map(|k| Node::ApiKey(ApiKey(k))))
+        }
+        Kind::AuditEvent => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadAuditEvents)?;
+            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let e = tx.audit_event(gid.id).await.map_err(StoreErrorExt)?;
+            tx.commit().await.map_err(StoreErrorExt)?;
+            Ok(e.map(|e| Node::AuditEvent(AuditEvent(e))))
+        }
+    }
+}
