@@ -217,19 +217,30 @@ impl JwtVerifier {
             }
             let pem = std::fs::read(path)
                 .map_err(|e| format!("GRC_JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
-            let key = if algorithms.iter().any(|a| matches!(a, Algorithm::ES256 | Algorithm::ES384)) {
+            let key = if algorithms
+                .iter()
+                .any(|a| matches!(a, Algorithm::ES256 | Algorithm::ES384))
+            {
                 DecodingKey::from_ec_pem(&pem)
             } else if algorithms.contains(&Algorithm::EdDSA) {
                 DecodingKey::from_ed_pem(&pem)
             } else {
                 DecodingKey::from_rsa_pem(&pem)
             }
-            .map_err(|e| format!("GRC_JWT_PUBLIC_KEY_FILE {}: not a usable public key: {e}", path.display()))?;
+            .map_err(|e| {
+                format!(
+                    "GRC_JWT_PUBLIC_KEY_FILE {}: not a usable public key: {e}",
+                    path.display()
+                )
+            })?;
             KeySource::Static(key)
         } else {
             let secret = secret.ok_or("GRC_JWT_SECRET is not set")?;
             if !hmac {
-                return Err("GRC_JWT_ALGORITHMS must name only HS256/HS384/HS512 with GRC_JWT_SECRET".into());
+                return Err(
+                    "GRC_JWT_ALGORITHMS must name only HS256/HS384/HS512 with GRC_JWT_SECRET"
+                        .into(),
+                );
             }
             KeySource::Static(
                 DecodingKey::from_secret(secret.expose_secret().as_bytes())
@@ -322,7 +333,12 @@ pub fn resolve_secret(settings: &Settings) -> Result<Option<SecretString>, Strin
     let path = settings.data_dir.join("jwt-secret");
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= 32 => return Ok(Some(SecretString::from(s.trim().to_owned()))),
-        Ok(_) => return Err(format!("{} holds fewer than 32 bytes; delete it or set GRC_JWT_SECRET", path.display())),
+        Ok(_) => {
+            return Err(format!(
+                "{} holds fewer than 32 bytes; delete it or set GRC_JWT_SECRET",
+                path.display()
+            ));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(format!("{}: {e}", path.display())),
     }
@@ -420,7 +436,10 @@ impl Authenticator {
         let claims = self.jwt.verify(credential).await?;
         let (user, memberships) = match self.store.user_with_memberships(&claims.sub).await? {
             Some(found) => found,
-            None => self.bind_subject(&claims).await?.ok_or(AuthError::UnknownUser)?,
+            None => self
+                .bind_subject(&claims)
+                .await?
+                .ok_or(AuthError::UnknownUser)?,
         };
         let tenant = match tenant_slug {
             Some(slug) => Some(
@@ -441,7 +460,11 @@ impl Authenticator {
         })
     }
 
-    async fn api_key(&self, key: &str, tenant_slug: Option<&str>) -> Result<AuthContext, AuthError> {
+    async fn api_key(
+        &self,
+        key: &str,
+        tenant_slug: Option<&str>,
+    ) -> Result<AuthContext, AuthError> {
         let record = self
             .store
             .authenticate_api_key(key)

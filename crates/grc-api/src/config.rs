@@ -157,13 +157,11 @@ impl Settings {
             }
             fig = fig.merge(Toml::file(path));
         }
-        fig = fig
-            .merge(Env::prefixed("GRC_").ignore(&["CONFIG"]))
-            .merge(
-                Env::raw()
-                    .only(&["OTEL_EXPORTER_OTLP_ENDPOINT"])
-                    .map(|_| "otel_endpoint".into()),
-            );
+        fig = fig.merge(Env::prefixed("GRC_").ignore(&["CONFIG"])).merge(
+            Env::raw()
+                .only(&["OTEL_EXPORTER_OTLP_ENDPOINT"])
+                .map(|_| "otel_endpoint".into()),
+        );
         Self::from_figment(&fig)
     }
 
@@ -201,8 +199,13 @@ impl Settings {
         }
         if let Some(u) = &self.database_url {
             let u = u.expose_secret();
-            if !(u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://")) {
-                return err("GRC_DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into());
+            if !(u.starts_with("sqlite:")
+                || u.starts_with("postgres://")
+                || u.starts_with("postgresql://"))
+            {
+                return err(
+                    "GRC_DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
+                );
             }
         }
         if let Some(u) = &self.redis_url {
@@ -219,7 +222,11 @@ impl Settings {
         }
         for (name, v, max) in [
             ("GRC_MAX_QUERY_DEPTH", self.max_query_depth, 1000),
-            ("GRC_MAX_QUERY_COMPLEXITY", self.max_query_complexity, 1_000_000),
+            (
+                "GRC_MAX_QUERY_COMPLEXITY",
+                self.max_query_complexity,
+                1_000_000,
+            ),
             ("GRC_MAX_QUERY_ALIASES", self.max_query_aliases, 10_000),
             ("GRC_MAX_QUERY_TOKENS", self.max_query_tokens, 1_000_000),
             ("GRC_MAX_BODY_BYTES", self.max_body_bytes, 1 << 30),
@@ -295,7 +302,10 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:8080".parse().expect("addr"));
         assert_eq!(s.data_dir, PathBuf::from("./grc-data"));
         assert!(s.uses_sqlite());
-        assert_eq!(s.effective_database_url(), "sqlite://./grc-data/grc.db?mode=rwc");
+        assert_eq!(
+            s.effective_database_url(),
+            "sqlite://./grc-data/grc.db?mode=rwc"
+        );
         assert!(s.validate().is_ok());
     }
 
@@ -315,7 +325,8 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let s = with(&[("jwt_secret", "0123456789abcdef0123456789abcdef-very-secret")]).expect("ok");
+        let s =
+            with(&[("jwt_secret", "0123456789abcdef0123456789abcdef-very-secret")]).expect("ok");
         let printed = format!("{s:?}");
         assert!(!printed.contains("very-secret"), "{printed}");
     }

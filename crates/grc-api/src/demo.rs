@@ -18,9 +18,21 @@ pub struct DemoLogin {
 }
 
 const TENANTS: &[(&str, &str, TenantKind)] = &[
-    ("st-marys", "St. Mary's Regional Hospital", TenantKind::CoveredEntity),
-    ("medbill", "MedBill Revenue Services", TenantKind::BusinessAssociate),
-    ("cloudchart", "CloudChart EHR Hosting", TenantKind::BusinessAssociate),
+    (
+        "st-marys",
+        "St. Mary's Regional Hospital",
+        TenantKind::CoveredEntity,
+    ),
+    (
+        "medbill",
+        "MedBill Revenue Services",
+        TenantKind::BusinessAssociate,
+    ),
+    (
+        "cloudchart",
+        "CloudChart EHR Hosting",
+        TenantKind::BusinessAssociate,
+    ),
 ];
 
 const ROLES: &[(&str, Role)] = &[
@@ -36,7 +48,11 @@ fn invalid(e: grc_domain::DomainError) -> StoreError {
 }
 
 /// Seeds the demo world (once) and returns a token for each demo user.
-pub async fn seed(store: &Store, issuer: &TokenIssuer, ttl: Duration) -> Result<Vec<DemoLogin>, StoreError> {
+pub async fn seed(
+    store: &Store,
+    issuer: &TokenIssuer,
+    ttl: Duration,
+) -> Result<Vec<DemoLogin>, StoreError> {
     let actor = Actor::System("demo".into());
     let mut logins = Vec::new();
     for (slug, name, kind) in TENANTS {
@@ -75,20 +91,29 @@ pub async fn seed(store: &Store, issuer: &TokenIssuer, ttl: Duration) -> Result<
                 tenant: Some((*slug).to_owned()),
                 email: email.as_str().to_owned(),
                 role: Some(*role),
-                token: issuer.issue(&user.subject, ttl).map_err(StoreError::Invalid)?,
+                token: issuer
+                    .issue(&user.subject, ttl)
+                    .map_err(StoreError::Invalid)?,
             });
         }
     }
     let email = Email::parse(OPERATOR_EMAIL).map_err(invalid)?;
     let ptx = store.platform_tx().await?;
-    let (op, _) = ptx.ensure_user(&email, Some(&Name::parse("name", "Platform Operator").map_err(invalid)?)).await?;
+    let (op, _) = ptx
+        .ensure_user(
+            &email,
+            Some(&Name::parse("name", "Platform Operator").map_err(invalid)?),
+        )
+        .await?;
     ptx.set_platform_operator(op.id, true).await?;
     ptx.commit().await?;
     logins.push(DemoLogin {
         tenant: None,
         email: email.as_str().to_owned(),
         role: None,
-        token: issuer.issue(&op.subject, ttl).map_err(StoreError::Invalid)?,
+        token: issuer
+            .issue(&op.subject, ttl)
+            .map_err(StoreError::Invalid)?,
     });
     Ok(logins)
 }

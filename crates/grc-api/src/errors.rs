@@ -163,7 +163,16 @@ mod tests {
         let codes: Vec<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(
             codes,
-            ["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "RATE_LIMITED", "QUERY_TOO_COMPLEX", "INTERNAL"]
+            [
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "BAD_USER_INPUT",
+                "CONFLICT",
+                "RATE_LIMITED",
+                "QUERY_TOO_COMPLEX",
+                "INTERNAL"
+            ]
         );
         // The GraphQL enum value is the same string.
         for c in ErrorCode::ALL {

@@ -47,11 +47,20 @@ fn accepts_graphql_response(req: &HttpRequest) -> bool {
 }
 
 fn content_type(gql: bool) -> &'static str {
-    if gql { GRAPHQL_RESPONSE_JSON } else { "application/json" }
+    if gql {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    }
 }
 
 /// A response carrying one top-level error with its code.
-pub fn error_response(status: StatusCode, code: ErrorCode, message: &str, gql: bool) -> HttpResponse {
+pub fn error_response(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    gql: bool,
+) -> HttpResponse {
     let mut b = HttpResponse::build(status);
     b.content_type(content_type(gql));
     if status == StatusCode::UNAUTHORIZED {
@@ -74,19 +83,26 @@ fn tenant_header(req: &HttpRequest) -> Result<Option<&str>, ()> {
 }
 
 fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr().map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+    req.peer_addr()
+        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
 }
 
 /// Authenticates the request and applies the rate limit; the error is the response to send.
-async fn authenticate(req: &HttpRequest, state: &AppState, gql: bool) -> Result<AuthContext, HttpResponse> {
+async fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+    gql: bool,
+) -> Result<AuthContext, HttpResponse> {
     let result = match tenant_header(req) {
         Ok(tenant) => state.auth.authenticate(bearer(req), tenant).await,
         Err(()) => Err(AuthError::BadTenantHeader),
     };
     match result {
         Ok(ctx) => {
-            if let RateDecision::Limit { retry_after_secs } =
-                state.limiter.check(&ctx.rate_key(), state.rate_limit_per_minute).await
+            if let RateDecision::Limit { retry_after_secs } = state
+                .limiter
+                .check(&ctx.rate_key(), state.rate_limit_per_minute)
+                .await
             {
                 return Err(rate_limited(state, retry_after_secs, gql));
             }
@@ -95,7 +111,12 @@ async fn authenticate(req: &HttpRequest, state: &AppState, gql: bool) -> Result<
         Err(e) if e.is_internal() => {
             tracing::error!(error = %e, "authentication failed on our side");
             state.metrics.error(ErrorCode::Internal.as_str());
-            Err(error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Internal, "internal error", gql))
+            Err(error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Internal,
+                "internal error",
+                gql,
+            ))
         }
         Err(e) => {
             tracing::debug!(reason = %e, "authentication refused");
@@ -107,14 +128,24 @@ async fn authenticate(req: &HttpRequest, state: &AppState, gql: bool) -> Result<
                 return Err(rate_limited(state, retry_after_secs, gql));
             }
             state.metrics.error(ErrorCode::Unauthenticated.as_str());
-            Err(error_response(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "authentication required", gql))
+            Err(error_response(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "authentication required",
+                gql,
+            ))
         }
     }
 }
 
 fn rate_limited(state: &AppState, retry_after_secs: u64, gql: bool) -> HttpResponse {
     state.metrics.error(ErrorCode::RateLimited.as_str());
-    let mut r = error_response(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests", gql);
+    let mut r = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RateLimited,
+        "too many requests",
+        gql,
+    );
     if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -122,7 +153,12 @@ fn rate_limited(state: &AppState, retry_after_secs: u64, gql: bool) -> HttpRespo
 }
 
 /// Reads the body, refusing more than `max` bytes without reading them all.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, max: usize, gql: bool) -> Result<web::Bytes, HttpResponse> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    max: usize,
+    gql: bool,
+) -> Result<web::Bytes, HttpResponse> {
     let too_large = || {
         error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -142,7 +178,12 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, max: usize, gql
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(max));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
-            error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "the request body could not be read", gql)
+            error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the request body could not be read",
+                gql,
+            )
         })?;
         if body.len() + chunk.len() > max {
             return Err(too_large());
@@ -153,7 +194,11 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, max: usize, gql
 }
 
 /// `POST /graphql`.
-pub async fn graphql_post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn graphql_post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let started = Instant::now();
     let gql = accepts_graphql_response(&req);
     let body = match read_body(&req, payload, state.max_body_bytes, gql).await {
@@ -169,7 +214,11 @@ pub async fn graphql_post(req: HttpRequest, payload: web::Payload, state: web::D
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
+    if !ct
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadUserInput,
@@ -197,41 +246,62 @@ pub async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     let started = Instant::now();
     let gql = accepts_graphql_response(&req);
     if req.query_string().is_empty() {
-        return HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("grc GraphiQL")
-                .finish(),
-        );
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql/ws")
+                    .title("grc GraphiQL")
+                    .finish(),
+            );
     }
     let auth = match authenticate(&req, &state, gql).await {
         Ok(a) => a,
         Err(r) => return r,
     };
     let Ok(request) = async_graphql::http::parse_query_string(req.query_string()) else {
-        return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "malformed query string", gql);
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "malformed query string",
+            gql,
+        );
     };
     if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
         let op = match &request.operation_name {
-            Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, o)| o.node.ty),
+            Some(name) => doc
+                .operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+                .map(|(_, o)| o.node.ty),
             None => doc.operations.iter().next().map(|(_, o)| o.node.ty),
         };
-        if matches!(op, Some(OperationType::Mutation | OperationType::Subscription)) {
+        if matches!(
+            op,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
             let mut r = error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::BadUserInput,
                 "mutations and subscriptions are not allowed over GET; use POST",
                 gql,
             );
-            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return r;
         }
     }
     execute(&state, request, auth, gql, started).await
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request, auth: AuthContext, gql: bool, started: Instant) -> HttpResponse {
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    auth: AuthContext,
+    gql: bool,
+    started: Instant,
+) -> HttpResponse {
     let operation = request.operation_name.clone();
     let phase = Arc::new(RequestPhase::default());
     let request = request.data(auth).data(phase.clone());
@@ -241,12 +311,23 @@ async fn execute(state: &AppState, request: async_graphql::Request, auth: AuthCo
         .iter()
         .filter_map(|e| e.extensions.as_ref()?.get("code"))
         .filter_map(|v| match v {
-            async_graphql::Value::String(s) => ErrorCode::ALL.iter().find(|c| c.as_str() == s).map(|c| c.as_str()),
+            async_graphql::Value::String(s) => ErrorCode::ALL
+                .iter()
+                .find(|c| c.as_str() == s)
+                .map(|c| c.as_str()),
             _ => None,
         })
         .collect();
-    state.metrics.graphql(operation.as_deref(), started.elapsed().as_secs_f64(), &codes);
-    let status = if phase.rejected() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    state.metrics.graphql(
+        operation.as_deref(),
+        started.elapsed().as_secs_f64(),
+        &codes,
+    );
+    let status = if phase.rejected() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     HttpResponse::build(status)
         .content_type(content_type(gql))
         .json(&response)
@@ -255,7 +336,11 @@ async fn execute(state: &AppState, request: async_graphql::Request, auth: AuthCo
 /// `GET /graphql/ws`: graphql-transport-ws; the credential comes in `connection_init`
 /// (`{"Authorization": "Bearer ...", "X-Tenant": "slug"}`), since browsers cannot set
 /// headers on websockets.
-pub async fn graphql_ws(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
+pub async fn graphql_ws(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
     let auth = state.auth.clone();
     async_graphql_actix_web::GraphQLSubscription::new(state.schema.clone())
         .on_connection_init(move |value| async move {
@@ -272,7 +357,10 @@ pub async fn graphql_ws(req: HttpRequest, payload: web::Payload, state: web::Dat
                     .map_or(v.clone(), |(_, t)| t.trim().to_owned())
             });
             let tenant = get("x-tenant");
-            match auth.authenticate(credential.as_deref(), tenant.as_deref()).await {
+            match auth
+                .authenticate(credential.as_deref(), tenant.as_deref())
+                .await
+            {
                 Ok(ctx) => {
                     let mut data = async_graphql::Data::default();
                     data.insert(ctx);
@@ -338,5 +426,8 @@ impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
 
 /// A usable incoming request id: 1–64 characters of letters, digits, `-`, `_`, `.`.
 pub fn valid_request_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }

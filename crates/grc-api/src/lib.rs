@@ -50,13 +50,18 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         .await
         .context("GRC_DATABASE_URL: cannot connect to the database")?;
     if settings.uses_sqlite() {
-        store.migrate().await.context("migrating the embedded database")?;
+        store
+            .migrate()
+            .await
+            .context("migrating the embedded database")?;
         return Ok(store);
     }
     if settings.migration_database_url.is_some() {
         migrate(settings).await?;
     } else if store.has_pending_migrations().await? {
-        bail!("the database schema is not current: run `grc migrate` (as the tables' owner, GRC_MIGRATION_DATABASE_URL)");
+        bail!(
+            "the database schema is not current: run `grc migrate` (as the tables' owner, GRC_MIGRATION_DATABASE_URL)"
+        );
     }
     if store.role_bypasses_rls().await? && !settings.allow_rls_bypass {
         bail!(
@@ -75,15 +80,24 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
             .with_context(|| format!("GRC_DATA_DIR {}", settings.data_dir.display()))?;
     }
     let owner_url = settings.effective_migration_url();
-    let owner = Store::connect(&owner_url, &StoreOptions { max_connections: 1, ..StoreOptions::default() })
-        .await
-        .context("GRC_MIGRATION_DATABASE_URL: cannot connect to the database")?;
+    let owner = Store::connect(
+        &owner_url,
+        &StoreOptions {
+            max_connections: 1,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .context("GRC_MIGRATION_DATABASE_URL: cannot connect to the database")?;
     owner.migrate().await.context("running migrations")?;
     let app_url = settings.effective_database_url();
     if let (Some(app_user), Some(owner_user)) = (pg_user(&app_url), pg_user(&owner_url))
         && app_user != owner_user
     {
-        owner.grant_app_role(&app_user).await.context("granting the application role")?;
+        owner
+            .grant_app_role(&app_user)
+            .await
+            .context("granting the application role")?;
     }
     Ok(())
 }
@@ -94,7 +108,11 @@ fn pg_user(url: &str) -> Option<String> {
     }
     let u = url::Url::parse(url).ok()?;
     let name = u.username();
-    let name = if name.is_empty() { std::env::var("USER").ok()? } else { name.to_owned() };
+    let name = if name.is_empty() {
+        std::env::var("USER").ok()?
+    } else {
+        name.to_owned()
+    };
     Some(name)
 }
 
@@ -169,7 +187,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -209,9 +229,16 @@ impl Application {
                         let status = res.status().as_u16();
                         tracing::Span::current().record("status", status);
                         metrics.http_status(status);
-                        tracing::info!(status, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "request finished");
+                        tracing::info!(
+                            status,
+                            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                            "request finished"
+                        );
                         if let Ok(v) = HeaderValue::from_str(&request_id) {
-                            res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), v);
+                            res.headers_mut().insert(
+                                actix_web::http::header::HeaderName::from_static("x-request-id"),
+                                v,
+                            );
                         }
                         Ok(res)
                     }

@@ -64,7 +64,10 @@ fn mark(ctx: &ExtensionContext<'_>) {
 /// Codes for errors async-graphql raised itself (parse and validation errors carry none).
 fn with_code(mut errors: Vec<ServerError>, code: ErrorCode) -> Vec<ServerError> {
     for e in &mut errors {
-        let has = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        let has = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
         if !has {
             e.extensions
                 .get_or_insert_with(Default::default)
@@ -102,7 +105,10 @@ impl Extension for LimitsExtension {
             mark(ctx);
             return Err(error(
                 ErrorCode::QueryTooComplex,
-                format!("the document has {aliases} aliases; at most {} are allowed", self.0.max_aliases),
+                format!(
+                    "the document has {aliases} aliases; at most {} are allowed",
+                    self.0.max_aliases
+                ),
             ));
         }
         Ok(doc)
@@ -121,14 +127,20 @@ impl Extension for LimitsExtension {
             mark(ctx);
             return Err(vec![error(
                 ErrorCode::QueryTooComplex,
-                format!("the query is {} levels deep; at most {} are allowed", result.depth, self.0.max_depth),
+                format!(
+                    "the query is {} levels deep; at most {} are allowed",
+                    result.depth, self.0.max_depth
+                ),
             )]);
         }
         if result.complexity > self.0.max_complexity {
             mark(ctx);
             return Err(vec![error(
                 ErrorCode::QueryTooComplex,
-                format!("the query's complexity is {}; at most {} is allowed", result.complexity, self.0.max_complexity),
+                format!(
+                    "the query's complexity is {}; at most {} is allowed",
+                    result.complexity, self.0.max_complexity
+                ),
             )]);
         }
         Ok(result)
@@ -151,7 +163,11 @@ fn count_aliases(doc: &ExecutableDocument) -> usize {
     doc.operations
         .iter()
         .map(|(_, op)| walk(&op.node.selection_set.node))
-        .chain(doc.fragments.values().map(|f| walk(&f.node.selection_set.node)))
+        .chain(
+            doc.fragments
+                .values()
+                .map(|f| walk(&f.node.selection_set.node)),
+        )
         .sum()
 }
 
@@ -179,7 +195,11 @@ pub fn count_tokens(src: &str, max: usize) -> Option<usize> {
                 if b[i..].starts_with(b"\"\"\"") {
                     i += 3;
                     while i < b.len() && !b[i..].starts_with(b"\"\"\"") {
-                        i += if b[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                        i += if b[i..].starts_with(b"\\\"\"\"") {
+                            4
+                        } else {
+                            1
+                        };
                     }
                     i += 3;
                 } else {
@@ -193,7 +213,9 @@ pub fn count_tokens(src: &str, max: usize) -> Option<usize> {
             b'.' if b[i..].starts_with(b"...") => i += 3,
             b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'0'..=b'9' => {
                 i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'+' | b'-')) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'+' | b'-'))
+                {
                     i += 1;
                 }
             }
@@ -214,9 +236,15 @@ mod tests {
     #[test]
     fn tokens() {
         assert_eq!(count_tokens("{ viewer { user { id } } }", 100), Some(9));
-        assert_eq!(count_tokens("query Q($a: Int = -1.5e3) { f(a: $a) }", 100), Some(19));
+        assert_eq!(
+            count_tokens("query Q($a: Int = -1.5e3) { f(a: $a) }", 100),
+            Some(19)
+        );
         assert_eq!(count_tokens("# comment\n{ a, b }", 100), Some(4));
-        assert_eq!(count_tokens(r#"{ f(s: "a \" b", t: """x "" y""") }"#, 100), Some(11));
+        assert_eq!(
+            count_tokens(r#"{ f(s: "a \" b", t: """x "" y""") }"#, 100),
+            Some(11)
+        );
         assert_eq!(count_tokens("{ ...F }", 100), Some(4));
         assert_eq!(count_tokens(&"{ a ".repeat(50), 99), None);
         assert_eq!(count_tokens("", 1), Some(0));

@@ -51,7 +51,11 @@ impl Default for Metrics {
         );
         let errors = Family::<CodeLabels, Counter>::default();
         let http = Family::<HttpLabels, Counter>::default();
-        registry.register("graphql_requests", "GraphQL requests by operation name", requests.clone());
+        registry.register(
+            "graphql_requests",
+            "GraphQL requests by operation name",
+            requests.clone(),
+        );
         registry.register(
             "graphql_request_duration_seconds",
             "GraphQL request latency by operation name",
@@ -73,7 +77,9 @@ impl Default for Metrics {
 impl Metrics {
     fn operation_label(&self, name: Option<&str>) -> String {
         let Some(name) = name.filter(|n| {
-            !n.is_empty() && n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            !n.is_empty()
+                && n.len() <= 64
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         }) else {
             return "anonymous".into();
         };
@@ -98,19 +104,27 @@ impl Metrics {
         self.latency.get_or_create(&labels).observe(seconds);
         for code in error_codes {
             self.errors
-                .get_or_create(&CodeLabels { code: (*code).to_owned() })
+                .get_or_create(&CodeLabels {
+                    code: (*code).to_owned(),
+                })
                 .inc();
         }
     }
 
     /// Records an error answered before the schema ran (authentication, limits).
     pub fn error(&self, code: &str) {
-        self.errors.get_or_create(&CodeLabels { code: code.to_owned() }).inc();
+        self.errors
+            .get_or_create(&CodeLabels {
+                code: code.to_owned(),
+            })
+            .inc();
     }
 
     pub fn http_status(&self, status: u16) {
         self.http
-            .get_or_create(&HttpLabels { status: status.to_string() })
+            .get_or_create(&HttpLabels {
+                status: status.to_string(),
+            })
             .inc();
     }
 
@@ -137,7 +151,10 @@ mod tests {
             m.graphql(Some(&format!("Op{i}")), 0.001, &[]);
         }
         let text = m.encode();
-        assert!(text.contains("grc_graphql_requests_total{operation=\"Viewer\"} 1"), "{text}");
+        assert!(
+            text.contains("grc_graphql_requests_total{operation=\"Viewer\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("operation=\"anonymous\""));
         assert!(text.contains("operation=\"other\""));
         assert!(text.contains("grc_graphql_errors_total{code=\"BAD_USER_INPUT\"} 1"));

@@ -20,7 +20,9 @@ pub struct Redis {
 
 impl std::fmt::Debug for Redis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redis").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("Redis")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -29,8 +31,17 @@ impl Redis {
         let client = redis::Client::open(url)?;
         let conn = tokio::time::timeout(Duration::from_secs(5), client.get_connection_manager())
             .await
-            .map_err(|_| redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting to Redis timed out")))??;
-        Ok(Self { client, conn, prefix: prefix.to_owned() })
+            .map_err(|_| {
+                redis::RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connecting to Redis timed out",
+                ))
+            })??;
+        Ok(Self {
+            client,
+            conn,
+            prefix: prefix.to_owned(),
+        })
     }
 
     pub async fn ping(&self) -> Result<(), redis::RedisError> {
@@ -91,7 +102,9 @@ impl RedisEvents {
         pubsub.subscribe(self.channel()).await?;
         let mut stream = pubsub.on_message();
         while let Some(msg) = stream.next().await {
-            let Ok(payload) = msg.get_payload::<String>() else { continue };
+            let Ok(payload) = msg.get_payload::<String>() else {
+                continue;
+            };
             match serde_json::from_str::<AuditRecord>(&payload) {
                 Ok(e) => bus.deliver(Arc::new(e)),
                 Err(e) => tracing::warn!(error = %e, "malformed live event from Redis"),
@@ -106,7 +119,9 @@ impl RedisEvents {
 pub enum RateDecision {
     Allow,
     /// Over the limit; try again after this many seconds.
-    Limit { retry_after_secs: u64 },
+    Limit {
+        retry_after_secs: u64,
+    },
 }
 
 const WINDOW_SECS: u64 = 60;
@@ -134,7 +149,9 @@ impl RateLimiter {
     }
 
     pub async fn check(&self, key: &str, limit: u32) -> RateDecision {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let window = now / WINDOW_SECS;
         let retry_after_secs = (window + 1) * WINDOW_SECS - now;
         let count = match self {
@@ -153,7 +170,12 @@ impl RateLimiter {
             Self::Redis(r, script) => {
                 let mut c = r.conn.clone();
                 let k = r.key(&format!("rl:{key}:{window}"));
-                match script.key(k).arg(WINDOW_SECS * 2).invoke_async::<u32>(&mut c).await {
+                match script
+                    .key(k)
+                    .arg(WINDOW_SECS * 2)
+                    .invoke_async::<u32>(&mut c)
+                    .await
+                {
                     Ok(n) => n,
                     Err(e) => {
                         // Fail open: an outage of Redis must not take the API down with it.

@@ -35,7 +35,11 @@ pub fn init(otel_endpoint: Option<&str>) -> Result<TelemetryGuard, String> {
         .map_err(|e| format!("RUST_LOG: {e}"))?;
     // Logs go to standard error, so that commands' output (a token, the SDL) stays clean.
     let fmt: Box<dyn Layer<_> + Send + Sync> = if std::io::stderr().is_terminal() {
-        Box::new(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).pretty())
+        Box::new(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .pretty(),
+        )
     } else {
         Box::new(
             tracing_subscriber::fmt::layer()

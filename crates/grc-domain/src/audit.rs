@@ -104,7 +104,9 @@ pub enum ChainBreak {
     BrokenLink { seq: i64 },
     #[error("event seq {seq}: its hash does not match its content (the event was edited)")]
     HashMismatch { seq: i64 },
-    #[error("the chain ends at seq {last} but the chain head says seq {head}: events were deleted or added")]
+    #[error(
+        "the chain ends at seq {last} but the chain head says seq {head}: events were deleted or added"
+    )]
     HeadMismatch { last: i64, head: i64 },
 }
 
@@ -205,17 +207,26 @@ mod tests {
         let c = chain(4);
         let mut edited = c.clone();
         edited[2].action = "test.other".into();
-        assert_eq!(verify_chain(edited, head(&c)), Err(ChainBreak::HashMismatch { seq: 3 }));
+        assert_eq!(
+            verify_chain(edited, head(&c)),
+            Err(ChainBreak::HashMismatch { seq: 3 })
+        );
 
         let mut change_edited = c.clone();
         change_edited[1].change = r#"{"n":99}"#.into();
-        assert_eq!(verify_chain(change_edited, head(&c)), Err(ChainBreak::ChangeEdited { seq: 2 }));
+        assert_eq!(
+            verify_chain(change_edited, head(&c)),
+            Err(ChainBreak::ChangeEdited { seq: 2 })
+        );
 
         // Edited content with a recomputed digest and hash still breaks the next link.
         let mut rehashed = c.clone();
         rehashed[1].actor = "user:someone".into();
         rehashed[1].hash = event_hash(&rehashed[1]);
-        assert_eq!(verify_chain(rehashed, head(&c)), Err(ChainBreak::BrokenLink { seq: 3 }));
+        assert_eq!(
+            verify_chain(rehashed, head(&c)),
+            Err(ChainBreak::BrokenLink { seq: 3 })
+        );
     }
 
     #[test]
@@ -223,7 +234,13 @@ mod tests {
         let c = chain(4);
         let mut deleted = c.clone();
         deleted.remove(1);
-        assert_eq!(verify_chain(deleted, head(&c)), Err(ChainBreak::Gap { previous: 1, found: 3 }));
+        assert_eq!(
+            verify_chain(deleted, head(&c)),
+            Err(ChainBreak::Gap {
+                previous: 1,
+                found: 3
+            })
+        );
 
         let mut tail_deleted = c.clone();
         tail_deleted.pop();
@@ -248,6 +265,9 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2024-02-29T23:59:59.123456789Z")
             .expect("time")
             .with_timezone(&Utc);
-        assert_eq!(canonical_time(truncate_to_micros(t)), "2024-02-29T23:59:59.123456Z");
+        assert_eq!(
+            canonical_time(truncate_to_micros(t)),
+            "2024-02-29T23:59:59.123456Z"
+        );
     }
 }

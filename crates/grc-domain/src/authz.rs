@@ -70,10 +70,23 @@ mod tests {
     #[test]
     fn matrix() {
         let expected: &[(Role, &[Operation])] = &[
-            (Owner, &[ReadTenant, ReadMembers, ManageMembers, ReadApiKeys, ManageApiKeys, ReadAuditEvents]),
+            (
+                Owner,
+                &[
+                    ReadTenant,
+                    ReadMembers,
+                    ManageMembers,
+                    ReadApiKeys,
+                    ManageApiKeys,
+                    ReadAuditEvents,
+                ],
+            ),
             (ComplianceManager, &[ReadTenant, ReadMembers]),
             (Contributor, &[ReadTenant, ReadMembers]),
-            (Auditor, &[ReadTenant, ReadMembers, ReadApiKeys, ReadAuditEvents]),
+            (
+                Auditor,
+                &[ReadTenant, ReadMembers, ReadApiKeys, ReadAuditEvents],
+            ),
             (Viewer, &[ReadTenant, ReadMembers]),
         ];
         for (role, allowed) in expected {

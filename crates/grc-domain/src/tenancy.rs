@@ -162,8 +162,7 @@ impl Email {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let s = s.trim().to_lowercase();
         let err = || DomainError::invalid("email", "not a valid e-mail address");
-        if s.is_empty() || s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if s.is_empty() || s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(err());
         }
         let (local, domain) = s.split_once('@').ok_or_else(err)?;
@@ -241,7 +240,18 @@ mod tests {
             assert!(Slug::parse(ok).is_ok(), "{ok}");
         }
         let long = "a".repeat(64);
-        for bad in ["", "a", "1abc", "Abc", "a_b", "ab-", "a--b", "a b", long.as_str(), "é"] {
+        for bad in [
+            "",
+            "a",
+            "1abc",
+            "Abc",
+            "a_b",
+            "ab-",
+            "a--b",
+            "a b",
+            long.as_str(),
+            "é",
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Slug::parse(&"a".repeat(63)).map(|s| s.0.len()), Ok(63));
@@ -253,7 +263,18 @@ mod tests {
             Email::parse("  Alice@Example.ORG ").map(|e| e.0),
             Ok("alice@example.org".to_owned())
         );
-        for bad in ["", "alice", "alice@", "@x.org", "a@b", "a b@x.org", "a@x..org", "a@.x.org", "a@x.org.", "a@b@x.org"] {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@x.org",
+            "a@b",
+            "a b@x.org",
+            "a@x..org",
+            "a@.x.org",
+            "a@x.org.",
+            "a@b@x.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -263,7 +284,10 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
         }
-        assert_eq!("compliance-manager".parse::<Role>(), Ok(Role::ComplianceManager));
+        assert_eq!(
+            "compliance-manager".parse::<Role>(),
+            Ok(Role::ComplianceManager)
+        );
         assert!("admin".parse::<Role>().is_err());
         for k in TenantKind::ALL {
             assert_eq!(k.as_str().parse::<TenantKind>(), Ok(k));
@@ -273,7 +297,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(Name::parse("name", "  St. Mary's  ").map(|n| n.0), Ok("St. Mary's".into()));
+        assert_eq!(
+            Name::parse("name", "  St. Mary's  ").map(|n| n.0),
+            Ok("St. Mary's".into())
+        );
         assert!(Name::parse("name", "   ").is_err());
         assert!(Name::parse("name", "a\u{0}b").is_err());
         assert!(Name::parse("name", &"x".repeat(201)).is_err());

@@ -9,7 +9,8 @@ use sea_orm_migration::{MigrationName, MigrationTrait, MigratorTrait, SchemaMana
 
 /// The tenant-owned tables: each has `tenant_id` in its primary key and a row-level security
 /// policy on PostgreSQL. A test checks this list against the database's catalog.
-pub const TENANT_OWNED_TABLES: &[&str] = &["memberships", "api_keys", "audit_events", "audit_heads"];
+pub const TENANT_OWNED_TABLES: &[&str] =
+    &["memberships", "api_keys", "audit_events", "audit_heads"];
 
 /// The platform tables: shared by all tenants, no tenant column (Citus reference tables).
 pub const PLATFORM_TABLES: &[&str] = &["tenants", "users"];

@@ -3,9 +3,7 @@
 use crate::{Store, StoreError};
 use grc_domain::audit::AuditRecord;
 use grc_domain::ids::{TenantId, UserId};
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait};
 
 /// The tenant a request acts in. The API builds one only from a verified membership or API key,
 /// and operator commands from a tenant slug they looked up.

@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "grc", version, about = "Multi-tenant GRC API service for healthcare (ISO/IEC 27001, HIPAA)")]
+#[command(
+    name = "grc",
+    version,
+    about = "Multi-tenant GRC API service for healthcare (ISO/IEC 27001, HIPAA)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -119,7 +123,9 @@ enum AuditCommand {
 fn parse_ttl(s: &str) -> anyhow::Result<Duration> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().with_context(|| format!("--ttl {s:?}: expected a number with s, m, h or d"))?;
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("--ttl {s:?}: expected a number with s, m, h or d"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n.saturating_mul(60),
@@ -164,7 +170,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut settings = Settings::load()?;
-    let _telemetry = grc_api::telemetry::init(settings.otel_endpoint.as_deref()).map_err(anyhow::Error::msg)?;
+    let _telemetry =
+        grc_api::telemetry::init(settings.otel_endpoint.as_deref()).map_err(anyhow::Error::msg)?;
     let actor = Actor::System("cli".into());
     match cli.command {
         Command::Schema => unreachable!("handled above"),
@@ -180,15 +187,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = grc_api::Application::bind(listener, &services)?;
             println!("grc is listening on http://{addr}  (GraphiQL: http://{addr}/graphql)");
             if demo {
-                let issuer = services
-                    .issuer
-                    .as_ref()
-                    .context("--demo needs the HS256 secret (GRC_JWT_SECRET or the generated one)")?;
-                let logins = grc_api::demo::seed(&store, issuer, Duration::from_secs(12 * 3600)).await?;
-                println!("\nDemo users (tokens valid 12 hours; send X-Tenant: <slug> for the tenant):");
+                let issuer = services.issuer.as_ref().context(
+                    "--demo needs the HS256 secret (GRC_JWT_SECRET or the generated one)",
+                )?;
+                let logins =
+                    grc_api::demo::seed(&store, issuer, Duration::from_secs(12 * 3600)).await?;
+                println!(
+                    "\nDemo users (tokens valid 12 hours; send X-Tenant: <slug> for the tenant):"
+                );
                 for l in &logins {
-                    let role = l.role.map_or("platform operator".to_owned(), |r| r.to_string());
-                    println!("\n  {} — {} — {}\n  {}", l.tenant.as_deref().unwrap_or("(no tenant)"), l.email, role, l.token);
+                    let role = l
+                        .role
+                        .map_or("platform operator".to_owned(), |r| r.to_string());
+                    println!(
+                        "\n  {} — {} — {}\n  {}",
+                        l.tenant.as_deref().unwrap_or("(no tenant)"),
+                        l.email,
+                        role,
+                        l.token
+                    );
                 }
                 if let Some(first) = logins.first() {
                     println!(
@@ -216,24 +233,48 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tenant { command: TenantCommand::Create { slug, name, kind } } => {
+        Command::Tenant {
+            command: TenantCommand::Create { slug, name, kind },
+        } => {
             let new = NewTenant {
                 slug: user_input(Slug::parse(&slug))?,
                 name: user_input(Name::parse("name", &name))?,
                 kind: user_input(kind.parse::<TenantKind>())?,
             };
             let store = store_for_commands(&settings).await?;
-            let (t, _) = store.create_tenant(&new, None, &actor).await.map_err(|e| match e {
-                grc_store::StoreError::Conflict(_) => anyhow::anyhow!("a tenant with slug {slug:?} exists"),
-                other => other.into(),
-            })?;
-            println!("created tenant {} ({}, {}) id {}", t.slug, t.name, t.kind.as_str(), t.id);
+            let (t, _) = store
+                .create_tenant(&new, None, &actor)
+                .await
+                .map_err(|e| match e {
+                    grc_store::StoreError::Conflict(_) => {
+                        anyhow::anyhow!("a tenant with slug {slug:?} exists")
+                    }
+                    other => other.into(),
+                })?;
+            println!(
+                "created tenant {} ({}, {}) id {}",
+                t.slug,
+                t.name,
+                t.kind.as_str(),
+                t.id
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { command: UserCommand::Add { tenant, email, role, name } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    tenant,
+                    email,
+                    role,
+                    name,
+                },
+        } => {
             let email = user_input(Email::parse(&email))?;
             let role: Role = user_input(role.parse())?;
-            let name = name.as_deref().map(|n| user_input(Name::parse("name", n))).transpose()?;
+            let name = name
+                .as_deref()
+                .map(|n| user_input(Name::parse("name", n)))
+                .transpose()?;
             let store = store_for_commands(&settings).await?;
             let t = tenant_by_slug(&store, &tenant).await?;
             let ptx = store.platform_tx().await?;
@@ -255,7 +296,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("added {email} to {tenant} as {role}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Operator { command: OperatorCommand::Add { email } } => {
+        Command::Operator {
+            command: OperatorCommand::Add { email },
+        } => {
             let email = user_input(Email::parse(&email))?;
             let store = store_for_commands(&settings).await?;
             let ptx = store.platform_tx().await?;
@@ -271,11 +314,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let secret = grc_api::auth::resolve_secret(&settings)
                 .map_err(anyhow::Error::msg)?
                 .context("grc token signs with the HS256 secret: set GRC_JWT_SECRET")?;
-            let issuer = grc_api::auth::TokenIssuer::new(&settings, &secret).map_err(anyhow::Error::msg)?;
+            let issuer =
+                grc_api::auth::TokenIssuer::new(&settings, &secret).map_err(anyhow::Error::msg)?;
             let store = store_for_commands(&settings).await?;
             let t = tenant_by_slug(&store, &tenant).await?;
             let ptx = store.platform_tx().await?;
-            let user = ptx.user_by_email(&email).await?.with_context(|| format!("no user {email}"))?;
+            let user = ptx
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user {email}"))?;
             ptx.commit().await?;
             let tx = store.tenant_tx(TenantScope::new(t.id)).await?;
             let member = tx.member(user.id).await?;
@@ -283,10 +330,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if member.is_none() {
                 bail!("{email} is not a member of {tenant}");
             }
-            println!("{}", issuer.issue(&user.subject, ttl).map_err(anyhow::Error::msg)?);
+            println!(
+                "{}",
+                issuer
+                    .issue(&user.subject, ttl)
+                    .map_err(anyhow::Error::msg)?
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify { tenant } } => {
+        Command::Audit {
+            command: AuditCommand::Verify { tenant },
+        } => {
             let store = store_for_commands(&settings).await?;
             let (ids, names) = match tenant {
                 Some(slug) => {
@@ -303,7 +357,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let results = store.verify_audit(ids).await?;
             let mut broken = 0;
             for r in results {
-                let slug = names.iter().find(|(id, _)| *id == r.tenant_id).map_or("?", |(_, s)| s.as_str());
+                let slug = names
+                    .iter()
+                    .find(|(id, _)| *id == r.tenant_id)
+                    .map_or("?", |(_, s)| s.as_str());
                 match r.result {
                     Ok(s) => println!("{slug}: ok, {} events", s.events),
                     Err(b) => {
@@ -312,7 +369,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if broken == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if broken == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
     }
 }

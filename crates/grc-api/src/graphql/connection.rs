@@ -54,7 +54,11 @@ impl PageArgs {
                 }
                 Ok(PageRequest::Backward {
                     last: size(last, "last")?,
-                    before: self.before.as_deref().map(|c| key(c, "before")).transpose()?,
+                    before: self
+                        .before
+                        .as_deref()
+                        .map(|c| key(c, "before"))
+                        .transpose()?,
                 })
             }
             (first, None) => {
@@ -81,8 +85,11 @@ pub fn build<T: OutputType>(
         page.has_next_page,
         ConnectionFields { total_count },
     );
-    c.edges
-        .extend(page.items.into_iter().map(|item| Edge::new(cursor(&key(&item)), item)));
+    c.edges.extend(
+        page.items
+            .into_iter()
+            .map(|item| Edge::new(cursor(&key(&item)), item)),
+    );
     c
 }
 
@@ -102,22 +109,69 @@ mod tests {
     #[test]
     fn page_args() {
         let r = PageArgs::default().into_request(parse).expect("default");
-        assert_eq!(r, PageRequest::Forward { first: 20, after: None });
-        let r = PageArgs { last: Some(5), before: Some(cursor("9")), ..Default::default() }
-            .into_request(parse)
-            .expect("last");
-        assert_eq!(r, PageRequest::Backward { last: 5, before: Some(9) });
+        assert_eq!(
+            r,
+            PageRequest::Forward {
+                first: 20,
+                after: None
+            }
+        );
+        let r = PageArgs {
+            last: Some(5),
+            before: Some(cursor("9")),
+            ..Default::default()
+        }
+        .into_request(parse)
+        .expect("last");
+        assert_eq!(
+            r,
+            PageRequest::Backward {
+                last: 5,
+                before: Some(9)
+            }
+        );
         for bad in [
-            PageArgs { first: Some(1), last: Some(1), ..Default::default() },
-            PageArgs { first: Some(101), ..Default::default() },
-            PageArgs { first: Some(-1), ..Default::default() },
-            PageArgs { last: Some(1), after: Some(cursor("1")), ..Default::default() },
-            PageArgs { first: Some(1), before: Some(cursor("1")), ..Default::default() },
-            PageArgs { after: Some("nope".into()), ..Default::default() },
-            PageArgs { after: Some(cursor("x")), ..Default::default() },
+            PageArgs {
+                first: Some(1),
+                last: Some(1),
+                ..Default::default()
+            },
+            PageArgs {
+                first: Some(101),
+                ..Default::default()
+            },
+            PageArgs {
+                first: Some(-1),
+                ..Default::default()
+            },
+            PageArgs {
+                last: Some(1),
+                after: Some(cursor("1")),
+                ..Default::default()
+            },
+            PageArgs {
+                first: Some(1),
+                before: Some(cursor("1")),
+                ..Default::default()
+            },
+            PageArgs {
+                after: Some("nope".into()),
+                ..Default::default()
+            },
+            PageArgs {
+                after: Some(cursor("x")),
+                ..Default::default()
+            },
         ] {
             assert!(bad.clone().into_request(parse).is_err(), "{bad:?}");
         }
-        assert!(PageArgs { first: Some(100), ..Default::default() }.into_request(parse).is_ok());
+        assert!(
+            PageArgs {
+                first: Some(100),
+                ..Default::default()
+            }
+            .into_request(parse)
+            .is_ok()
+        );
     }
 }

@@ -26,9 +26,15 @@ impl Kind {
         }
     }
     fn parse(s: &str) -> Option<Self> {
-        [Self::Tenant, Self::User, Self::Membership, Self::ApiKey, Self::AuditEvent]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Tenant,
+            Self::User,
+            Self::Membership,
+            Self::ApiKey,
+            Self::AuditEvent,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -86,7 +92,10 @@ pub fn decode_cursor(c: &str) -> Option<String> {
         return None;
     }
     let raw = URL_SAFE_NO_PAD.decode(c).ok()?;
-    String::from_utf8(raw).ok()?.strip_prefix("c1:").map(str::to_owned)
+    String::from_utf8(raw)
+        .ok()?
+        .strip_prefix("c1:")
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -98,12 +107,33 @@ mod tests {
         let a = Uuid::now_v7();
         let b = Uuid::now_v7();
         let id = encode(Kind::ApiKey, a);
-        assert_eq!(decode(&id), Some(GlobalId { kind: Kind::ApiKey, id: a, second: None }));
+        assert_eq!(
+            decode(&id),
+            Some(GlobalId {
+                kind: Kind::ApiKey,
+                id: a,
+                second: None
+            })
+        );
         assert_eq!(decode_kind(&id, Kind::ApiKey), Some(a));
         assert_eq!(decode_kind(&id, Kind::User), None);
         let m = encode2(Kind::Membership, a, b);
-        assert_eq!(decode(&m), Some(GlobalId { kind: Kind::Membership, id: a, second: Some(b) }));
-        for bad in ["", "!!!", "VXNlcjo", &URL_SAFE_NO_PAD.encode("User:xyz"), &URL_SAFE_NO_PAD.encode(format!("Membership:{}", a.simple())), &URL_SAFE_NO_PAD.encode(format!("Nope:{}", a.simple()))] {
+        assert_eq!(
+            decode(&m),
+            Some(GlobalId {
+                kind: Kind::Membership,
+                id: a,
+                second: Some(b)
+            })
+        );
+        for bad in [
+            "",
+            "!!!",
+            "VXNlcjo",
+            &URL_SAFE_NO_PAD.encode("User:xyz"),
+            &URL_SAFE_NO_PAD.encode(format!("Membership:{}", a.simple())),
+            &URL_SAFE_NO_PAD.encode(format!("Nope:{}", a.simple())),
+        ] {
             assert_eq!(decode(bad), None, "{bad}");
         }
         assert_eq!(decode_cursor(&cursor("42")), Some("42".into()));

@@ -40,7 +40,11 @@ impl Default for SchemaLimits {
 }
 
 /// Builds the schema. `store` and `bus` are `None` only for printing the SDL.
-pub fn build_schema(store: Option<Store>, bus: Option<EventBus>, limits: SchemaLimits) -> GrcSchema {
+pub fn build_schema(
+    store: Option<Store>,
+    bus: Option<EventBus>,
+    limits: SchemaLimits,
+) -> GrcSchema {
     let mut b = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .extension(crate::limits::Limits::new(limits))
         .extension(async_graphql::extensions::Tracing)

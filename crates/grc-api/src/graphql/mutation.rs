@@ -133,11 +133,20 @@ fn user_id_of(id: &ID) -> Result<UserId, MutationError> {
 #[Object]
 impl Mutation {
     /// Creates a tenant with its first owner (platform operators only).
-    async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> Result<CreateTenantPayload> {
+    async fn create_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTenantInput,
+    ) -> Result<CreateTenantPayload> {
         let a = auth(ctx)?;
         let actor = match &a.principal {
             Principal::User { user, .. } if user.platform_operator => Actor::User(user.id.0),
-            _ => return Err(gql_error(ErrorCode::Forbidden, "only platform operators create tenants")),
+            _ => {
+                return Err(gql_error(
+                    ErrorCode::Forbidden,
+                    "only platform operators create tenants",
+                ));
+            }
         };
         let r = async {
             let new = NewTenant {
@@ -145,7 +154,8 @@ impl Mutation {
                 name: Name::parse("name", &input.name)?,
                 kind: input.kind.into(),
             };
-            let email = Email::parse(&input.owner_email).map_err(|_| DomainError::invalid("ownerEmail", "not a valid e-mail address"))?;
+            let email = Email::parse(&input.owner_email)
+                .map_err(|_| DomainError::invalid("ownerEmail", "not a valid e-mail address"))?;
             let name = input
                 .owner_display_name
                 .as_deref()
@@ -161,16 +171,28 @@ impl Mutation {
         .await;
         let (v, user_errors) = settle(r)?;
         let (tenant, owner) = v.map_or((None, None), |(t, o)| (Some(t), o));
-        Ok(CreateTenantPayload { tenant, owner, user_errors })
+        Ok(CreateTenantPayload {
+            tenant,
+            owner,
+            user_errors,
+        })
     }
 
     /// Adds a person to the current tenant with a role (owners only). Creates the user when the
     /// e-mail address is new.
-    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<MembershipPayload> {
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMemberInput,
+    ) -> Result<MembershipPayload> {
         let az = authorize(ctx, Operation::ManageMembers)?;
         let r = async {
             let email = Email::parse(&input.email)?;
-            let name = input.display_name.as_deref().map(|n| Name::parse("displayName", n)).transpose()?;
+            let name = input
+                .display_name
+                .as_deref()
+                .map(|n| Name::parse("displayName", n))
+                .transpose()?;
             let role: tenancy::Role = input.role.into();
             let ptx = store(ctx).platform_tx().await?;
             let (user, _created) = ptx.ensure_user(&email, name.as_ref()).await?;
@@ -192,11 +214,18 @@ impl Mutation {
         }
         .await;
         let (membership, user_errors) = settle(r)?;
-        Ok(MembershipPayload { membership, user_errors })
+        Ok(MembershipPayload {
+            membership,
+            user_errors,
+        })
     }
 
     /// Changes a member's role (owners only). The last owner cannot be demoted.
-    async fn change_member_role(&self, ctx: &Context<'_>, input: ChangeMemberRoleInput) -> Result<MembershipPayload> {
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMemberRoleInput,
+    ) -> Result<MembershipPayload> {
         let az = authorize(ctx, Operation::ManageMembers)?;
         let r = async {
             let user_id = user_id_of(&input.user_id)?;
@@ -207,8 +236,15 @@ impl Mutation {
                 .member(user_id)
                 .await?
                 .ok_or_else(|| DomainError::not_found("member", "userId"))?;
-            if before.role == tenancy::Role::Owner && role != tenancy::Role::Owner && owners.len() <= 1 {
-                return Err(DomainError::conflict("role", "the tenant's last owner cannot be demoted; make another member owner first").into());
+            if before.role == tenancy::Role::Owner
+                && role != tenancy::Role::Owner
+                && owners.len() <= 1
+            {
+                return Err(DomainError::conflict(
+                    "role",
+                    "the tenant's last owner cannot be demoted; make another member owner first",
+                )
+                .into());
             }
             if before.role == role {
                 return Ok(Membership::of_member(&az.tenant, before));
@@ -227,11 +263,18 @@ impl Mutation {
         }
         .await;
         let (membership, user_errors) = settle(r)?;
-        Ok(MembershipPayload { membership, user_errors })
+        Ok(MembershipPayload {
+            membership,
+            user_errors,
+        })
     }
 
     /// Removes a member from the current tenant (owners only). The last owner stays.
-    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<RemoveMemberPayload> {
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveMemberInput,
+    ) -> Result<RemoveMemberPayload> {
         let az = authorize(ctx, Operation::ManageMembers)?;
         let r = async {
             let user_id = user_id_of(&input.user_id)?;
@@ -242,7 +285,11 @@ impl Mutation {
                 .await?
                 .ok_or_else(|| DomainError::not_found("member", "userId"))?;
             if before.role == tenancy::Role::Owner && owners.len() <= 1 {
-                return Err(DomainError::conflict("userId", "the tenant's last owner cannot be removed").into());
+                return Err(DomainError::conflict(
+                    "userId",
+                    "the tenant's last owner cannot be removed",
+                )
+                .into());
             }
             tx.remove_member(user_id).await?;
             tx.append_audit(AuditEntry {
@@ -258,12 +305,19 @@ impl Mutation {
         }
         .await;
         let (removed_user_id, user_errors) = settle(r)?;
-        Ok(RemoveMemberPayload { removed_user_id, user_errors })
+        Ok(RemoveMemberPayload {
+            removed_user_id,
+            user_errors,
+        })
     }
 
     /// Creates a service API key with a role in the current tenant (owners only). The secret is
     /// in the payload, this once.
-    async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> Result<CreateApiKeyPayload> {
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> Result<CreateApiKeyPayload> {
         let az = authorize(ctx, Operation::ManageApiKeys)?;
         let r = async {
             let new = NewApiKey {
@@ -287,11 +341,19 @@ impl Mutation {
         .await;
         let (v, user_errors) = settle(r)?;
         let (api_key, secret) = v.map_or((None, None), |(k, s)| (Some(k), Some(s)));
-        Ok(CreateApiKeyPayload { api_key, secret, user_errors })
+        Ok(CreateApiKeyPayload {
+            api_key,
+            secret,
+            user_errors,
+        })
     }
 
     /// Revokes an API key at once (owners only).
-    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<ApiKeyPayload> {
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiKeyInput,
+    ) -> Result<ApiKeyPayload> {
         let az = authorize(ctx, Operation::ManageApiKeys)?;
         let r = async {
             let id = decode_kind(&input.id, Kind::ApiKey)
@@ -300,7 +362,9 @@ impl Mutation {
             let mut tx = store(ctx).tenant_tx(az.scope).await?;
             let key = tx.revoke_api_key(id).await.map_err(|e| match e {
                 StoreError::NotFound => DomainError::not_found("API key", "id").into(),
-                StoreError::Conflict(_) => DomainError::conflict("id", "the key is already revoked").into(),
+                StoreError::Conflict(_) => {
+                    DomainError::conflict("id", "the key is already revoked").into()
+                }
                 other => MutationError::from(other),
             })?;
             tx.append_audit(AuditEntry {
@@ -316,6 +380,9 @@ impl Mutation {
         }
         .await;
         let (api_key, user_errors) = settle(r)?;
-        Ok(ApiKeyPayload { api_key, user_errors })
+        Ok(ApiKeyPayload {
+            api_key,
+            user_errors,
+        })
     }
 }

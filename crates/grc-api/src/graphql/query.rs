@@ -110,14 +110,27 @@ impl Query {
         before: Option<String>,
     ) -> Result<Connection<String, Membership, ConnectionFields>> {
         let a = authorize(ctx, Operation::ReadMembers)?;
-        let req = PageArgs { first, after, last, before }
-            .into_request(|k| parse_uuid_key(k).map(UserId))?;
+        let req = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .into_request(|k| parse_uuid_key(k).map(UserId))?;
         let tx = store(ctx).tenant_tx(a.scope).await.map_err(StoreErrorExt)?;
         let page = tx.members(&req).await.map_err(StoreErrorExt)?;
-        let total = if wants_total(ctx) { tx.member_count().await.map_err(StoreErrorExt)? } else { 0 };
+        let total = if wants_total(ctx) {
+            tx.member_count().await.map_err(StoreErrorExt)?
+        } else {
+            0
+        };
         tx.commit().await.map_err(StoreErrorExt)?;
         let page = grc_store::Page {
-            items: page.items.into_iter().map(|m| Membership::of_member(&a.tenant, m)).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(|m| Membership::of_member(&a.tenant, m))
+                .collect(),
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
         };
@@ -134,11 +147,20 @@ impl Query {
         before: Option<String>,
     ) -> Result<Connection<String, ApiKey, ConnectionFields>> {
         let a = authorize(ctx, Operation::ReadApiKeys)?;
-        let req = PageArgs { first, after, last, before }
-            .into_request(|k| parse_uuid_key(k).map(ApiKeyId))?;
+        let req = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .into_request(|k| parse_uuid_key(k).map(ApiKeyId))?;
         let tx = store(ctx).tenant_tx(a.scope).await.map_err(StoreErrorExt)?;
         let page = tx.api_keys(&req).await.map_err(StoreErrorExt)?;
-        let total = if wants_total(ctx) { tx.api_key_count().await.map_err(StoreErrorExt)? } else { 0 };
+        let total = if wants_total(ctx) {
+            tx.api_key_count().await.map_err(StoreErrorExt)?
+        } else {
+            0
+        };
         tx.commit().await.map_err(StoreErrorExt)?;
         let page = grc_store::Page {
             items: page.items.into_iter().map(ApiKey).collect(),
@@ -158,10 +180,20 @@ impl Query {
         before: Option<String>,
     ) -> Result<Connection<String, AuditEvent, ConnectionFields>> {
         let a = authorize(ctx, Operation::ReadAuditEvents)?;
-        let req = PageArgs { first, after, last, before }.into_request(|k| k.parse::<i64>().ok())?;
+        let req = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .into_request(|k| k.parse::<i64>().ok())?;
         let tx = store(ctx).tenant_tx(a.scope).await.map_err(StoreErrorExt)?;
         let page = tx.audit_events(&req).await.map_err(StoreErrorExt)?;
-        let total = if wants_total(ctx) { tx.audit_event_count().await.map_err(StoreErrorExt)? } else { 0 };
+        let total = if wants_total(ctx) {
+            tx.audit_event_count().await.map_err(StoreErrorExt)?
+        } else {
+            0
+        };
         tx.commit().await.map_err(StoreErrorExt)?;
         let page = grc_store::Page {
             items: page.items.into_iter().map(AuditEvent).collect(),
@@ -198,7 +230,10 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadMembers)?;
-            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let tx = store(ctx)
+                .tenant_tx(az.scope)
+                .await
+                .map_err(StoreErrorExt)?;
             let m = tx.member(UserId(gid.id)).await.map_err(StoreErrorExt)?;
             tx.commit().await.map_err(StoreErrorExt)?;
             Ok(m.map(|m| Node::User(Membership::of_member(&az.tenant, m).user)))
@@ -214,7 +249,10 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadMembers)?;
-            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let tx = store(ctx)
+                .tenant_tx(az.scope)
+                .await
+                .map_err(StoreErrorExt)?;
             let m = tx.member(UserId(user_id)).await.map_err(StoreErrorExt)?;
             tx.commit().await.map_err(StoreErrorExt)?;
             Ok(m.map(|m| Node::Membership(Membership::of_member(&az.tenant, m))))
@@ -224,7 +262,10 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadApiKeys)?;
-            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let tx = store(ctx)
+                .tenant_tx(az.scope)
+                .await
+                .map_err(StoreErrorExt)?;
             let k = tx.api_key(ApiKeyId(gid.id)).await.map_err(StoreErrorExt)?;
             tx.commit().await.map_err(StoreErrorExt)?;
             Ok(k.map(|k| Node::ApiKey(ApiKey(k))))
@@ -234,7 +275,10 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadAuditEvents)?;
-            let tx = store(ctx).tenant_tx(az.scope).await.map_err(StoreErrorExt)?;
+            let tx = store(ctx)
+                .tenant_tx(az.scope)
+                .await
+                .map_err(StoreErrorExt)?;
             let e = tx.audit_event(gid.id).await.map_err(StoreErrorExt)?;
             tx.commit().await.map_err(StoreErrorExt)?;
             Ok(e.map(|e| Node::AuditEvent(AuditEvent(e))))

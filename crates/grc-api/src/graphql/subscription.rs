@@ -13,7 +13,10 @@ pub struct Subscription;
 #[GqlSubscription]
 impl Subscription {
     /// Each audit event of the current tenant as it is committed (owners and auditors).
-    async fn audit_event_appended(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = AuditEvent> + use<>> {
+    async fn audit_event_appended(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = AuditEvent> + use<>> {
         let az = authorize(ctx, Operation::ReadAuditEvents)?;
         let tenant = az.scope.tenant_id().0;
         let bus = ctx.data_unchecked::<EventBus>();

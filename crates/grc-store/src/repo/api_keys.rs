@@ -102,7 +102,10 @@ impl TenantTx {
         api_key::Entity::find().filter(api_key::Column::TenantId.eq(self.tenant_uuid()))
     }
 
-    pub async fn create_api_key(&mut self, new: &NewApiKey) -> Result<(ApiKeyRecord, ApiKeySecret), StoreError> {
+    pub async fn create_api_key(
+        &mut self,
+        new: &NewApiKey,
+    ) -> Result<(ApiKeyRecord, ApiKeySecret), StoreError> {
         let id = ApiKeyId::generate();
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -129,7 +132,10 @@ impl TenantTx {
         Ok((record(model)?, ApiKeySecret(key)))
     }
 
-    pub async fn api_keys(&self, page: &PageRequest<ApiKeyId>) -> Result<Page<ApiKeyRecord>, StoreError> {
+    pub async fn api_keys(
+        &self,
+        page: &PageRequest<ApiKeyId>,
+    ) -> Result<Page<ApiKeyRecord>, StoreError> {
         let mut q = self.keys_query();
         q = match page {
             PageRequest::Forward { after, .. } => {
@@ -146,7 +152,10 @@ impl TenantTx {
             }
         };
         let rows = q.limit(page.limit() + 1).all(&self.tx).await?;
-        let rows = rows.into_iter().map(record).collect::<Result<Vec<_>, _>>()?;
+        let rows = rows
+            .into_iter()
+            .map(record)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(rows))
     }
 
@@ -186,7 +195,10 @@ impl TenantTx {
 impl Store {
     /// Authenticates a presented API key: the live key it names, if its secret matches
     /// (compared in constant time). Records the use at most once a minute.
-    pub async fn authenticate_api_key(&self, key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+    pub async fn authenticate_api_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
         let Some((tenant, id, secret)) = parse_key(key) else {
             return Ok(None);
         };
@@ -200,7 +212,10 @@ impl Store {
             return Ok(None);
         };
         let presented = hash_secret(secret);
-        let matches: bool = presented.as_bytes().ct_eq(model.secret_hash.as_bytes()).into();
+        let matches: bool = presented
+            .as_bytes()
+            .ct_eq(model.secret_hash.as_bytes())
+            .into();
         if !matches || model.revoked_at.is_some() {
             return Ok(None);
         }
@@ -236,11 +251,22 @@ mod tests {
         let k = Uuid::now_v7();
         let s = "ab".repeat(32);
         let key = format!("grck_{}_{}_{s}", t.simple(), k.simple());
-        assert_eq!(parse_key(&key), Some((TenantId(t), ApiKeyId(k), s.as_str())));
+        assert_eq!(
+            parse_key(&key),
+            Some((TenantId(t), ApiKeyId(k), s.as_str()))
+        );
         assert!(parse_key(&key[..key.len() - 1]).is_none());
         assert!(parse_key(&format!("{key}_x")).is_none());
         assert!(parse_key(&key.replace("grck_", "grcx_")).is_none());
-        assert!(parse_key(&format!("grck_{}_{}_{}", t.simple(), k.simple(), "zz".repeat(32))).is_none());
+        assert!(
+            parse_key(&format!(
+                "grck_{}_{}_{}",
+                t.simple(),
+                k.simple(),
+                "zz".repeat(32)
+            ))
+            .is_none()
+        );
         assert!(parse_key("grck_").is_none());
     }
 }

@@ -112,7 +112,10 @@ impl TenantTx {
     }
 
     /// One page of events by `seq`.
-    pub async fn audit_events(&self, page: &PageRequest<i64>) -> Result<Page<AuditRecord>, StoreError> {
+    pub async fn audit_events(
+        &self,
+        page: &PageRequest<i64>,
+    ) -> Result<Page<AuditRecord>, StoreError> {
         let mut q = self.events_query();
         q = match page {
             PageRequest::Forward { after, .. } => {
@@ -156,14 +159,19 @@ impl TenantTx {
             .filter(audit_head::Column::TenantId.eq(self.tenant_uuid()))
             .one(&self.tx)
             .await?;
-        let head = head.as_ref().and_then(|h| (h.last_seq > 0).then_some((h.last_seq, h.last_hash.as_str())));
+        let head = head
+            .as_ref()
+            .and_then(|h| (h.last_seq > 0).then_some((h.last_seq, h.last_hash.as_str())));
         Ok(verify_chain(events.into_iter().map(to_record), head))
     }
 }
 
 impl Store {
     /// Verifies the audit chains of `tenants` (all tenants when `None`).
-    pub async fn verify_audit(&self, tenants: Option<Vec<TenantId>>) -> Result<Vec<AuditVerification>, StoreError> {
+    pub async fn verify_audit(
+        &self,
+        tenants: Option<Vec<TenantId>>,
+    ) -> Result<Vec<AuditVerification>, StoreError> {
         let ids = match tenants {
             Some(ids) => ids,
             None => {

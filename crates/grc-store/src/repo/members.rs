@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use grc_domain::ids::UserId;
 use grc_domain::tenancy::Role;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 /// A member of the scoped tenant.
@@ -40,7 +40,10 @@ impl TenantTx {
     }
 
     /// One page of members, ordered by user id (creation order).
-    pub async fn members(&self, page: &PageRequest<UserId>) -> Result<Page<MemberRecord>, StoreError> {
+    pub async fn members(
+        &self,
+        page: &PageRequest<UserId>,
+    ) -> Result<Page<MemberRecord>, StoreError> {
         let mut q = self.members_query();
         q = match page {
             PageRequest::Forward { after, .. } => {
@@ -83,7 +86,11 @@ impl TenantTx {
     }
 
     /// Adds `user_id` with `role`. An existing member is a `Conflict`.
-    pub async fn add_member(&mut self, user_id: UserId, role: Role) -> Result<MemberRecord, StoreError> {
+    pub async fn add_member(
+        &mut self,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<MemberRecord, StoreError> {
         let now = grc_domain::audit::truncate_to_micros(Utc::now());
         membership::ActiveModel {
             tenant_id: Set(self.tenant_uuid()),
@@ -98,7 +105,11 @@ impl TenantTx {
         self.member(user_id).await?.ok_or(StoreError::NotFound)
     }
 
-    pub async fn set_member_role(&mut self, user_id: UserId, role: Role) -> Result<MemberRecord, StoreError> {
+    pub async fn set_member_role(
+        &mut self,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<MemberRecord, StoreError> {
         let res = membership::Entity::update_many()
             .col_expr(membership::Column::Role, role.as_str().into())
             .col_expr(

@@ -145,7 +145,14 @@ impl PlatformTx {
         }
         let id = UserId::generate();
         let name = display_name.map_or_else(
-            || email.as_str().split('@').next().unwrap_or_default().to_owned(),
+            || {
+                email
+                    .as_str()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            },
             |n| n.as_str().to_owned(),
         );
         let model = user::ActiveModel {
@@ -262,9 +269,7 @@ impl Store {
             Some((email, name)) => Some(ptx.ensure_user(email, name).await?),
             None => None,
         };
-        let mut tx = ptx
-            .enter_tenant(crate::TenantScope::new(record.id))
-            .await?;
+        let mut tx = ptx.enter_tenant(crate::TenantScope::new(record.id)).await?;
         tx.init_audit_head().await?;
         tx.wrote();
         tx.append_audit(crate::AuditEntry {
@@ -296,4 +301,3 @@ impl Store {
         Ok((record, member))
     }
 }
-

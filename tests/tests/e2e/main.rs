@@ -1,0 +1,15 @@
+//! End-to-end tests: one binary, a module per feature. Every test runs the real server.
+
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
+mod api_keys;
+mod audit;
+mod auth;
+mod isolation;
+mod limits;
+mod members;
+mod observability;
+mod redis;
+mod rls;
+mod schema;
+mod subscriptions;

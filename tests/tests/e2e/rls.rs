@@ -1,0 +1,208 @@
+//! PostgreSQL row-level security: the second wall behind the repositories.
+
+use grc_domain::tenancy::Role;
+use grc_e2e::{Backend, TestApp, TestDb};
+use grc_store::TenantScope;
+use grc_store::migration::TENANT_OWNED_TABLES;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
+use secrecy::ExposeSecret;
+
+async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
+    let row = conn
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_role_sees_only_its_tenant() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let a = app
+        .tenant("alpha", &[("owner", Role::Owner), ("viewer", Role::Viewer)])
+        .await;
+    let b = app.tenant("bravo", &[("owner", Role::Owner)]).await;
+    let key = app
+        .gql(
+            b.token("owner"),
+            None,
+            "mutation { createApiKey(input: {name: \"k\", role: VIEWER}) { secret } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(
+        key.data()["createApiKey"]["secret"].is_string(),
+        "{:?}",
+        key.body
+    );
+
+    // The superuser sees both tenants' rows.
+    for t in TENANT_OWNED_TABLES {
+        let n = count(
+            &app.db.admin,
+            &format!("SELECT count(DISTINCT tenant_id) FROM {t}"),
+        )
+        .await;
+        let expected = if *t == "api_keys" { 1 } else { 2 };
+        assert_eq!(n, expected, "{t} as superuser");
+    }
+
+    // The application role, outside a tenant transaction, sees nothing.
+    let app_conn = Database::connect(app.db.settings.effective_database_url())
+        .await
+        .unwrap();
+    for t in TENANT_OWNED_TABLES {
+        assert_eq!(
+            count(&app_conn, &format!("SELECT count(*) FROM {t}")).await,
+            0,
+            "{t} outside a tenant"
+        );
+        let tx = app_conn.begin().await.unwrap();
+        assert_eq!(
+            count(&tx, &format!("SELECT count(*) FROM {t}")).await,
+            0,
+            "{t} in a plain transaction"
+        );
+        tx.rollback().await.unwrap();
+    }
+
+    // Inside A's transaction, only A's rows, even with no tenant predicate at all.
+    let tx = app
+        .store
+        .tenant_tx(TenantScope::new(a.tenant.id))
+        .await
+        .unwrap();
+    let conn = tx.raw_connection();
+    let a_id = a.tenant.id.to_string();
+    for t in TENANT_OWNED_TABLES {
+        let foreign = count(
+            conn,
+            &format!("SELECT count(*) FROM {t} WHERE tenant_id <> '{a_id}'"),
+        )
+        .await;
+        assert_eq!(foreign, 0, "{t}: A's transaction sees other tenants' rows");
+    }
+    assert_eq!(count(conn, "SELECT count(*) FROM memberships").await, 2);
+    assert!(count(conn, "SELECT count(*) FROM audit_events").await >= 3);
+    // Writing a row for B from A's transaction is refused by the policy's WITH CHECK.
+    let b_user = b.user_ids["owner"];
+    let err = conn
+        .execute_unprepared(&format!(
+            "INSERT INTO memberships (tenant_id, user_id, role, created_at, updated_at) VALUES ('{}', '{b_user}', 'viewer', now(), now())",
+            b.tenant.id
+        ))
+        .await
+        .expect_err("cross-tenant insert must fail");
+    assert!(err.to_string().contains("row-level security"), "{err}");
+    drop(tx);
+
+    // A user-scoped transaction sees that user's memberships and nothing else.
+    let utx = app_conn.begin().await.unwrap();
+    utx.execute_unprepared(&format!(
+        "SELECT set_config('app.user_id', '{}', true)",
+        a.user_ids["viewer"]
+    ))
+    .await
+    .unwrap();
+    assert_eq!(count(&utx, "SELECT count(*) FROM memberships").await, 1);
+    assert_eq!(count(&utx, "SELECT count(*) FROM audit_events").await, 0);
+    assert_eq!(count(&utx, "SELECT count(*) FROM api_keys").await, 0);
+    utx.rollback().await.unwrap();
+
+    // Audit events are insert-only for the application role.
+    let tx = app
+        .store
+        .tenant_tx(TenantScope::new(a.tenant.id))
+        .await
+        .unwrap();
+    let err = tx
+        .raw_connection()
+        .execute_unprepared("UPDATE audit_events SET action = 'x'")
+        .await
+        .expect_err("update must be refused");
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    drop(tx);
+    let tx = app
+        .store
+        .tenant_tx(TenantScope::new(a.tenant.id))
+        .await
+        .unwrap();
+    let err = tx
+        .raw_connection()
+        .execute_unprepared("DELETE FROM audit_events")
+        .await
+        .expect_err("delete must be refused");
+    assert!(err.to_string().contains("permission denied"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_keeps_the_tenancy_rules() {
+    let db = TestDb::new(Backend::Postgres).await;
+    // Every table with a tenant_id column is in the tenant-owned list, and vice versa.
+    let rows = db
+        .admin
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT table_name::text FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
+        ))
+        .await
+        .unwrap();
+    let mut with_tenant: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index(0).unwrap())
+        .collect();
+    let mut listed: Vec<String> = TENANT_OWNED_TABLES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    with_tenant.sort();
+    listed.sort();
+    assert_eq!(with_tenant, listed);
+    for t in TENANT_OWNED_TABLES {
+        // Row-level security is enabled and forced.
+        let on = count(&db.admin, &format!("SELECT count(*) FROM pg_class WHERE relname = '{t}' AND relrowsecurity AND relforcerowsecurity")).await;
+        assert_eq!(on, 1, "{t}: RLS not enabled and forced");
+        let policies = count(
+            &db.admin,
+            &format!("SELECT count(*) FROM pg_policies WHERE tablename = '{t}'"),
+        )
+        .await;
+        assert!(policies >= 1, "{t}: no policy");
+        // tenant_id leads the primary key and every unique constraint.
+        let bad_keys = count(
+            &db.admin,
+            &format!(
+                "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+                 WHERE c.relname = '{t}' AND (i.indisprimary OR i.indisunique) AND a.attname <> 'tenant_id'"
+            ),
+        )
+        .await;
+        assert_eq!(bad_keys, 0, "{t}: a key does not start with tenant_id");
+    }
+    // The application role owns nothing, is no superuser and cannot bypass RLS.
+    assert_eq!(count(&db.admin, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = 'grc_test_app'").await, 0);
+    assert_eq!(count(&db.admin, "SELECT count(*) FROM pg_roles WHERE rolname = 'grc_test_app' AND (rolsuper OR rolbypassrls)").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_refuses_a_role_that_bypasses_rls() {
+    let mut db = TestDb::new(Backend::Postgres).await;
+    // Point the server at the superuser.
+    let owner_url = db.settings.migration_database_url.clone().unwrap();
+    let su = url::Url::parse(owner_url.expose_secret()).unwrap();
+    let mut su_url = url::Url::parse(&grc_e2e::pg_admin_url()).unwrap();
+    su_url.set_path(su.path());
+    db.settings.database_url = Some(su_url.to_string().into());
+    db.settings.migration_database_url = None;
+    let err = grc_api::open_store(&db.settings)
+        .await
+        .expect_err("superuser must be refused");
+    assert!(
+        err.to_string().contains("bypasses row-level security"),
+        "{err}"
+    );
+    db.settings.allow_rls_bypass = true;
+    assert!(grc_api::open_store(&db.settings).await.is_ok());
+}
