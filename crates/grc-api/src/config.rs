@@ -265,22 +265,23 @@ impl Settings {
     }
 }
 
-/// figment names keys by their field (`bind`); add the variable a person sets (`GRC_BIND`).
+/// figment names keys by their field (`bind`, `BIND`); lead with the variable a person sets
+/// (`GRC_BIND`).
 fn name_env_vars(message: &str) -> String {
-    let mut out = message.to_owned();
-    if let Some(start) = message.find("for key \"default.") {
-        let rest = &message[start + "for key \"default.".len()..];
-        if let Some(end) = rest.find('"') {
-            let key = &rest[..end];
-            let var = if key == "otel_endpoint" {
-                "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned()
-            } else {
-                format!("GRC_{}", key.to_uppercase())
-            };
-            out = format!("{var}: {message}");
-        }
-    }
-    out
+    let Some(start) = message.find("for key \"") else {
+        return message.to_owned();
+    };
+    let rest = &message[start + "for key \"".len()..];
+    let Some(end) = rest.find('"') else {
+        return message.to_owned();
+    };
+    let key = rest[..end].trim_start_matches("default.").to_uppercase();
+    let var = if key == "OTEL_ENDPOINT" {
+        "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned()
+    } else {
+        format!("GRC_{key}")
+    };
+    format!("{var}: {message}")
 }
 
 #[cfg(test)]

@@ -1,0 +1,316 @@
+//! The `grc` command, run as a process on a fresh embedded (SQLite) data directory.
+
+#![allow(clippy::unwrap_used)]
+
+use base64::Engine;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const SECRET: &str = "cli-test-secret-0123456789abcdef0123456789";
+
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new() -> Self {
+        let p = std::env::temp_dir().join(format!("grc-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn grc(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_grc"));
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GRC_DATA_DIR", &self.0)
+            .env("GRC_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn");
+        c
+    }
+    fn db_url(&self) -> String {
+        format!("sqlite://{}?mode=rw", self.0.join("grc.db").display())
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn tenants_users_tokens_and_audit() {
+    let d = DataDir::new();
+    let o = d.grc(&[
+        "tenant",
+        "create",
+        "--slug",
+        "st-marys",
+        "--name",
+        "St. Mary's",
+        "--kind",
+        "covered-entity",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("created tenant st-marys"));
+    let o = d.grc(&[
+        "tenant", "create", "--slug", "st-marys", "--name", "Again", "--kind", "hybrid",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("exists"), "{}", stderr(&o));
+    let o = d.grc(&[
+        "tenant", "create", "--slug", "Bad Slug", "--name", "X", "--kind", "hybrid",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("slug"), "{}", stderr(&o));
+    let o = d.grc(&[
+        "tenant", "create", "--slug", "ok-slug", "--name", "X", "--kind", "vendor",
+    ]);
+    assert!(stderr(&o).contains("kind must be"), "{}", stderr(&o));
+
+    let o = d.grc(&[
+        "user",
+        "add",
+        "--tenant",
+        "st-marys",
+        "--email",
+        "Ann@Example.org",
+        "--role",
+        "owner",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = d.grc(&[
+        "user",
+        "add",
+        "--tenant",
+        "st-marys",
+        "--email",
+        "ann@example.org",
+        "--role",
+        "viewer",
+    ]);
+    assert!(stderr(&o).contains("already a member"), "{}", stderr(&o));
+    let o = d.grc(&[
+        "user",
+        "add",
+        "--tenant",
+        "st-marys",
+        "--email",
+        "bob@example.org",
+        "--role",
+        "admin",
+    ]);
+    assert!(stderr(&o).contains("role must be"), "{}", stderr(&o));
+    let o = d.grc(&[
+        "user",
+        "add",
+        "--tenant",
+        "nope",
+        "--email",
+        "bob@example.org",
+        "--role",
+        "viewer",
+    ]);
+    assert!(stderr(&o).contains("no tenant"), "{}", stderr(&o));
+
+    // The token is an HS256 JWT for the user, valid for the requested time.
+    let o = d.grc(&[
+        "token",
+        "--tenant",
+        "st-marys",
+        "--email",
+        "ann@example.org",
+        "--ttl",
+        "2h",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).trim().to_owned();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], "grc");
+    assert_eq!(claims["aud"], "grc");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        7200
+    );
+    let o = d.grc(&[
+        "token",
+        "--tenant",
+        "st-marys",
+        "--email",
+        "nobody@example.org",
+    ]);
+    assert!(!o.status.success());
+    let o = d.grc(&[
+        "token",
+        "--tenant",
+        "st-marys",
+        "--email",
+        "ann@example.org",
+        "--ttl",
+        "90d",
+    ]);
+    assert!(stderr(&o).contains("30 days"), "{}", stderr(&o));
+
+    // The chain verifies, then an edit made behind the application's back is reported.
+    let o = d.grc(&["audit", "verify"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("st-marys: ok, 2 events"),
+        "{}",
+        stdout(&o)
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(d.db_url()).await.unwrap();
+        db.execute_unprepared("UPDATE audit_events SET action = 'tenant.delete' WHERE seq = 1")
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+    });
+    let o = d.grc(&["audit", "verify", "--tenant", "st-marys"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("st-marys: BROKEN: event seq 1"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn bad_configuration_names_the_setting() {
+    let d = DataDir::new();
+    let o = d
+        .command(&["migrate"])
+        .env("GRC_BIND", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("GRC_BIND"), "{}", stderr(&o));
+    let o = d
+        .command(&["migrate"])
+        .env("GRC_JWT_SECRET", "short")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("GRC_JWT_SECRET"), "{}", stderr(&o));
+    let o = d
+        .command(&["migrate"])
+        .env("GRC_CONFIG", "/nonexistent.toml")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("GRC_CONFIG"), "{}", stderr(&o));
+    // A TOML file is read, and the environment overrides it.
+    let toml = d.0.join("grc.toml");
+    std::fs::write(&toml, "max_query_depth = 0\n").unwrap();
+    let o = d
+        .command(&["migrate"])
+        .env("GRC_CONFIG", &toml)
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("GRC_MAX_QUERY_DEPTH"), "{}", stderr(&o));
+    let o = d
+        .command(&["migrate"])
+        .env("GRC_CONFIG", &toml)
+        .env("GRC_MAX_QUERY_DEPTH", "10")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn schema_prints_the_committed_sdl() {
+    let o = Command::new(env!("CARGO_BIN_EXE_grc"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schema/schema.graphql"
+    ))
+    .unwrap();
+    assert_eq!(stdout(&o), committed);
+}
+
+#[test]
+fn serve_demo_answers_viewer() {
+    let d = DataDir::new();
+    let mut child = d
+        .command(&["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .env_remove("GRC_JWT_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let mut token = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.trim_start().starts_with("eyJ") {
+            token = Some(line.trim().to_owned());
+            break;
+        }
+    }
+    let token = token.expect("a demo token");
+    // The secret was generated into the data directory, readable by its owner only.
+    let secret = d.0.join("jwt-secret");
+    assert!(secret.is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body: serde_json::Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/graphql"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "query": "{ viewer { user { email } memberships { role tenant { slug kind } } } }" }))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        body["data"]["viewer"]["user"]["email"], "owner@st-marys.example",
+        "{body}"
+    );
+    assert_eq!(body["data"]["viewer"]["memberships"][0]["role"], "OWNER");
+    assert_eq!(
+        body["data"]["viewer"]["memberships"][0]["tenant"]["kind"],
+        "COVERED_ENTITY"
+    );
+}
