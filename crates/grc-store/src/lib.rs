@@ -101,7 +101,7 @@ impl Store {
              GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, users, memberships, api_keys, audit_heads TO \"{role}\";
              GRANT SELECT, INSERT ON audit_events TO \"{role}\";
              GRANT SELECT ON seaql_migrations TO \"{role}\";
-             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user() TO \"{role}\";"
+             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid) TO \"{role}\";"
         );
         self.db.execute_unprepared(&sql).await?;
         Ok(())

@@ -118,6 +118,22 @@ END $$;
 -- A user may read their own memberships in every tenant (to list them and pick one);
 -- writing a membership still takes the tenant's scope.
 CREATE POLICY member_reads_own ON memberships FOR SELECT USING (user_id = grc_current_user());
+
+-- Authentication's hot path in one round trip: scope the statement to the user (the setting is
+-- transaction-local, so outside an explicit transaction it ends with this statement), then read
+-- that user's memberships under the policies above. Runs with the caller's rights.
+CREATE FUNCTION grc_user_memberships(p_user uuid)
+RETURNS TABLE (tenant_id uuid, role text, created_at timestamptz, updated_at timestamptz,
+               slug text, name text, kind text, tenant_created_at timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
+BEGIN
+  PERFORM set_config('app.user_id', p_user::text, true);
+  RETURN QUERY
+    SELECT m.tenant_id, m.role, m.created_at, m.updated_at, t.slug, t.name, t.kind, t.created_at
+    FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+    WHERE m.user_id = p_user
+    ORDER BY t.slug;
+END $$;
 "#;
 
 const FOUNDATION_SQLITE: &str = r#"

@@ -110,6 +110,23 @@ async fn app_role_sees_only_its_tenant() {
     assert_eq!(count(&utx, "SELECT count(*) FROM api_keys").await, 0);
     utx.rollback().await.unwrap();
 
+    // The authentication shortcut scopes only its own statement: on the same connection, the
+    // next statement sees nothing again.
+    let mut one = sea_orm::ConnectOptions::new(app.db.settings.effective_database_url());
+    one.max_connections(1).min_connections(1);
+    let one = Database::connect(one).await.unwrap();
+    let viewer = a.user_ids["viewer"];
+    assert_eq!(
+        count(
+            &one,
+            &format!("SELECT count(*) FROM grc_user_memberships('{viewer}')")
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&one, "SELECT count(*) FROM memberships").await, 0);
+    assert_eq!(count(&one, "SELECT count(*) FROM audit_events").await, 0);
+
     // Audit events are insert-only for the application role.
     let tx = app
         .store
