@@ -181,17 +181,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let store = grc_api::open_store(&settings).await?;
             let services = grc_api::Services::new(&settings, store.clone()).await?;
+            // Seed before listening, so that the first answered request sees the demo world.
+            let logins = if demo {
+                let issuer = services.issuer.as_ref().context(
+                    "--demo needs the HS256 secret (GRC_JWT_SECRET or the generated one)",
+                )?;
+                grc_api::demo::seed(&store, issuer, Duration::from_secs(12 * 3600)).await?
+            } else {
+                Vec::new()
+            };
             let listener = std::net::TcpListener::bind(settings.bind)
                 .with_context(|| format!("GRC_BIND {}: cannot listen", settings.bind))?;
             let addr = listener.local_addr()?;
             let app = grc_api::Application::bind(listener, &services)?;
             println!("grc is listening on http://{addr}  (GraphiQL: http://{addr}/graphql)");
             if demo {
-                let issuer = services.issuer.as_ref().context(
-                    "--demo needs the HS256 secret (GRC_JWT_SECRET or the generated one)",
-                )?;
-                let logins =
-                    grc_api::demo::seed(&store, issuer, Duration::from_secs(12 * 3600)).await?;
                 println!(
                     "\nDemo users (tokens valid 12 hours; send X-Tenant: <slug> for the tenant):"
                 );
