@@ -78,11 +78,28 @@ impl Store {
         Ok(())
     }
 
-    /// Whether migrations are waiting to be applied.
+    /// Whether migrations are waiting to be applied. Reads the migration table only (the
+    /// application role may not create it, as sea-orm's own check would try to).
     pub async fn has_pending_migrations(&self) -> Result<bool, StoreError> {
-        Ok(!migration::Migrator::get_pending_migrations(&self.db)
-            .await?
-            .is_empty())
+        let rows = match self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.backend(),
+                "SELECT version FROM seaql_migrations",
+            ))
+            .await
+        {
+            Ok(rows) => rows,
+            // No migration table: nothing was ever applied.
+            Err(_) => return Ok(true),
+        };
+        let applied = rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "version"))
+            .collect::<Result<std::collections::HashSet<_>, _>>()?;
+        Ok(migration::Migrator::migrations()
+            .iter()
+            .any(|m| !applied.contains(m.name())))
     }
 
     /// PostgreSQL: grants the application role what it needs on the tables, and no more
