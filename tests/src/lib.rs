@@ -266,7 +266,7 @@ impl TestApp {
             kind: TenantKind::CoveredEntity,
         };
         let actor = Actor::System("test".into());
-        let (tenant, _) = self.store.create_tenant(&new, None, &actor).await.unwrap();
+        let (tenant, _, _) = self.store.create_tenant(&new, None, &actor).await.unwrap();
         let mut tokens = HashMap::new();
         let mut user_ids = HashMap::new();
         for (local, role) in members {

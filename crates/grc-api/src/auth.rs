@@ -75,12 +75,19 @@ pub enum AuthError {
     BadTenantHeader,
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A failure shared by requests that waited for the same lookup.
+    #[error("{0}")]
+    Shared(Arc<AuthError>),
 }
 
 impl AuthError {
     /// Whether the failure is ours (the database), not the caller's.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Store(_))
+        match self {
+            Self::Store(_) => true,
+            Self::Shared(e) => e.is_internal(),
+            _ => false,
+        }
     }
 }
 
@@ -395,11 +402,93 @@ impl AuthContext {
     }
 }
 
+/// Resolved credentials, kept briefly so that the hot path (every request) does not go to the
+/// database. Entries are dropped at once when a membership, tenant or API key changes through
+/// the API (on every replica: the change's audit event reaches each one), and expire after
+/// `GRC_AUTH_CACHE_SECS` (default 10) in any case, which bounds how long a change made outside
+/// the API (the `grc` command) takes to apply. Only successful resolutions are kept.
+pub struct AuthCache {
+    users: Option<moka::future::Cache<String, Arc<(UserRecord, Vec<UserMembership>)>>>,
+    keys: Option<moka::future::Cache<[u8; 32], Arc<(ApiKeyRecord, TenantRecord)>>>,
+}
+
+impl std::fmt::Debug for AuthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCache")
+            .field("enabled", &self.users.is_some())
+            .finish()
+    }
+}
+
+impl AuthCache {
+    /// A cache whose entries live `ttl` (zero: no cache).
+    pub fn new(ttl: Duration) -> Self {
+        if ttl.is_zero() {
+            return Self {
+                users: None,
+                keys: None,
+            };
+        }
+        Self {
+            users: Some(
+                moka::future::Cache::builder()
+                    .max_capacity(50_000)
+                    .time_to_live(ttl)
+                    .build(),
+            ),
+            keys: Some(
+                moka::future::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(ttl)
+                    .build(),
+            ),
+        }
+    }
+
+    /// Drops what a committed change may have made stale.
+    pub fn on_event(&self, event: &grc_domain::audit::AuditRecord) {
+        match event.subject_type.as_str() {
+            "Membership" | "Tenant" | "User" => {
+                if let Some(c) = &self.users {
+                    c.invalidate_all();
+                }
+                if let Some(c) = &self.keys {
+                    c.invalidate_all();
+                }
+            }
+            "ApiKey" => {
+                if let Some(c) = &self.keys {
+                    c.invalidate_all();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Keeps the cache in step with changes committed anywhere (events from every replica).
+    pub fn watch(self: &Arc<Self>, bus: &crate::events::EventBus) {
+        use futures_util::StreamExt;
+        let this = Arc::clone(self);
+        let mut events = Box::pin(bus.subscribe());
+        tokio::spawn(async move {
+            while let Some(e) = events.next().await {
+                this.on_event(&e);
+            }
+        });
+    }
+}
+
+fn key_digest(key: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(key.as_bytes()).into()
+}
+
 /// Turns a bearer credential and an `X-Tenant` header into an [`AuthContext`].
 #[derive(Clone)]
 pub struct Authenticator {
     store: Store,
     jwt: Arc<JwtVerifier>,
+    cache: Arc<AuthCache>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -409,10 +498,43 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(store: Store, jwt: JwtVerifier) -> Self {
+    pub fn new(store: Store, jwt: JwtVerifier, cache: Arc<AuthCache>) -> Self {
         Self {
             store,
             jwt: Arc::new(jwt),
+            cache,
+        }
+    }
+
+    /// The user and memberships for a subject, from the cache or the database. Concurrent
+    /// requests for the same subject share one lookup; failures are not cached.
+    async fn user(
+        &self,
+        subject: &str,
+    ) -> Result<Option<Arc<(UserRecord, Vec<UserMembership>)>>, AuthError> {
+        let lookup = async {
+            self.store
+                .user_with_memberships(subject)
+                .await?
+                .map(Arc::new)
+                .ok_or(AuthError::UnknownUser)
+        };
+        let found = match &self.cache.users {
+            Some(c) => c
+                .try_get_with(subject.to_owned(), lookup)
+                .await
+                .map_err(AuthError::Shared),
+            None => lookup.await,
+        };
+        match found {
+            Ok(f) => Ok(Some(f)),
+            Err(e)
+                if matches!(&e, AuthError::UnknownUser)
+                    || matches!(&e, AuthError::Shared(inner) if matches!(**inner, AuthError::UnknownUser)) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -434,13 +556,15 @@ impl Authenticator {
             return self.api_key(credential, tenant_slug).await;
         }
         let claims = self.jwt.verify(credential).await?;
-        let (user, memberships) = match self.store.user_with_memberships(&claims.sub).await? {
+        let found = match self.user(&claims.sub).await? {
             Some(found) => found,
-            None => self
-                .bind_subject(&claims)
-                .await?
-                .ok_or(AuthError::UnknownUser)?,
+            None => Arc::new(
+                self.bind_subject(&claims)
+                    .await?
+                    .ok_or(AuthError::UnknownUser)?,
+            ),
         };
+        let (user, memberships) = (found.0.clone(), found.1.clone());
         let tenant = match tenant_slug {
             Some(slug) => Some(
                 memberships
@@ -465,17 +589,29 @@ impl Authenticator {
         key: &str,
         tenant_slug: Option<&str>,
     ) -> Result<AuthContext, AuthError> {
-        let record = self
-            .store
-            .authenticate_api_key(key)
-            .await?
-            .ok_or(AuthError::InvalidApiKey)?;
-        let ptx = self.store.platform_tx().await?;
-        let tenant = ptx
-            .tenant_by_id(record.tenant_id)
-            .await?
-            .ok_or(AuthError::InvalidApiKey)?;
-        ptx.commit().await?;
+        let digest = key_digest(key);
+        let lookup = async {
+            let record = self
+                .store
+                .authenticate_api_key(key)
+                .await?
+                .ok_or(AuthError::InvalidApiKey)?;
+            let ptx = self.store.platform_tx().await?;
+            let tenant = ptx
+                .tenant_by_id(record.tenant_id)
+                .await?
+                .ok_or(AuthError::InvalidApiKey)?;
+            ptx.commit().await?;
+            Ok::<_, AuthError>(Arc::new((record, tenant)))
+        };
+        let found = match &self.cache.keys {
+            Some(c) => c
+                .try_get_with(digest, lookup)
+                .await
+                .map_err(AuthError::Shared)?,
+            None => lookup.await?,
+        };
+        let (record, tenant) = (found.0.clone(), found.1.clone());
         if tenant_slug.is_some_and(|s| s != tenant.slug) {
             return Err(AuthError::NotAMember);
         }

@@ -56,6 +56,9 @@ fn default_rate_limit() -> u32 {
 fn default_pool() -> u32 {
     16
 }
+fn default_auth_cache() -> u64 {
+    10
+}
 
 /// Every setting of the server, worker and command line.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +133,11 @@ pub struct Settings {
     /// `GRC_MAX_BODY_BYTES`.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// `GRC_AUTH_CACHE_SECS`: how long a resolved credential (user and memberships, API key)
+    /// is reused without reading the database; changes through the API apply at once on every
+    /// replica, changes from the `grc` command within this time. 0 turns the cache off.
+    #[serde(default = "default_auth_cache")]
+    pub auth_cache_secs: u64,
     /// `GRC_RATE_LIMIT_PER_MINUTE`: requests per principal (or per client address for failed
     /// authentication) per minute.
     #[serde(default = "default_rate_limit")]
@@ -234,6 +242,9 @@ impl Settings {
             if v == 0 || v > max {
                 return err(format!("{name} must be between 1 and {max}"));
             }
+        }
+        if self.auth_cache_secs > 300 {
+            return err("GRC_AUTH_CACHE_SECS must be at most 300".into());
         }
         if self.rate_limit_per_minute == 0 {
             return err("GRC_RATE_LIMIT_PER_MINUTE must be at least 1".into());

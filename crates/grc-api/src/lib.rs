@@ -14,7 +14,7 @@ pub mod metrics;
 pub mod redis_support;
 pub mod telemetry;
 
-use crate::auth::{Authenticator, JwtVerifier, TokenIssuer};
+use crate::auth::{AuthCache, Authenticator, JwtVerifier, TokenIssuer};
 use crate::config::Settings;
 use crate::events::EventBus;
 use crate::graphql::SchemaLimits;
@@ -164,10 +164,15 @@ impl Services {
             max_aliases: settings.max_query_aliases,
             max_tokens: settings.max_query_tokens,
         };
-        let schema = graphql::build_schema(Some(store.clone()), Some(bus), limits);
+        let cache = Arc::new(AuthCache::new(std::time::Duration::from_secs(
+            settings.auth_cache_secs,
+        )));
+        cache.watch(&bus);
+        let schema =
+            graphql::build_schema(Some(store.clone()), Some(bus), Some(cache.clone()), limits);
         let state = web::Data::new(AppState {
             schema,
-            auth: Authenticator::new(store.clone(), verifier),
+            auth: Authenticator::new(store.clone(), verifier, cache),
             store,
             redis,
             limiter,

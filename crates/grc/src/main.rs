@@ -225,9 +225,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = store_for_commands(&settings).await?;
             let (tx, rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    let _ = tx.send(true);
-                }
+                shutdown_signal().await;
+                let _ = tx.send(true);
             });
             grc_worker::run(store, rx).await?;
             Ok(ExitCode::SUCCESS)
@@ -246,7 +245,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind: user_input(kind.parse::<TenantKind>())?,
             };
             let store = store_for_commands(&settings).await?;
-            let (t, _) = store
+            let (t, _, _) = store
                 .create_tenant(&new, None, &actor)
                 .await
                 .map_err(|e| match e {
@@ -379,6 +378,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
+    }
+}
+
+/// SIGINT or SIGTERM (what a container runtime sends).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -314,3 +314,89 @@ fn serve_demo_answers_viewer() {
         "COVERED_ENTITY"
     );
 }
+
+/// Starts `grc serve` and returns the child and its address.
+fn start_server(d: &DataDir, extra_env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut cmd = d.command(&["serve", "--bind", "127.0.0.1:0"]);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    (child, addr)
+}
+
+#[test]
+fn serves_while_the_trace_collector_is_down() {
+    let d = DataDir::new();
+    let o = d.grc(&[
+        "tenant", "create", "--slug", "alpha", "--name", "Alpha", "--kind", "hybrid",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = d.grc(&[
+        "user",
+        "add",
+        "--tenant",
+        "alpha",
+        "--email",
+        "a@alpha.test",
+        "--role",
+        "viewer",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&d.grc(&["token", "--tenant", "alpha", "--email", "a@alpha.test"]))
+        .trim()
+        .to_owned();
+    // Nothing listens on port 9 of loopback: every export attempt fails.
+    let (mut child, addr) = start_server(
+        &d,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (health, body) = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let health = c
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let mut last = serde_json::Value::Null;
+        for _ in 0..20 {
+            last = c
+                .post(format!("http://{addr}/graphql"))
+                .bearer_auth(&token)
+                .header(
+                    "traceparent",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                )
+                .json(&serde_json::json!({ "query": "{ viewer { role } }" }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        }
+        (health, last)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(health, 200);
+    assert_eq!(body["data"]["viewer"]["role"], "VIEWER", "{body}");
+}

@@ -39,10 +39,11 @@ impl Default for SchemaLimits {
     }
 }
 
-/// Builds the schema. `store` and `bus` are `None` only for printing the SDL.
+/// Builds the schema. `store`, `bus` and `cache` are `None` only for printing the SDL.
 pub fn build_schema(
     store: Option<Store>,
     bus: Option<EventBus>,
+    cache: Option<std::sync::Arc<crate::auth::AuthCache>>,
     limits: SchemaLimits,
 ) -> GrcSchema {
     let mut b = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
@@ -57,12 +58,15 @@ pub fn build_schema(
     if let Some(bus) = bus {
         b = b.data(bus);
     }
+    if let Some(cache) = cache {
+        b = b.data(cache);
+    }
     b.finish()
 }
 
 /// The SDL, as `grc schema` prints it and `schema/schema.graphql` holds it.
 pub fn sdl() -> String {
-    build_schema(None, None, SchemaLimits::default()).sdl()
+    build_schema(None, None, None, SchemaLimits::default()).sdl()
 }
 
 /// What an authorized tenant-scoped operation may use.

@@ -29,15 +29,26 @@ fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)>
     }
 }
 
-/// Commits and tells live subscribers about the audit events the transaction wrote.
+/// Commits, drops this replica's cached credentials the change made stale (before the answer
+/// goes out, so the caller's next request sees the change), and tells live subscribers and the
+/// other replicas about the audit events the transaction wrote.
 async fn commit(ctx: &Context<'_>, tx: TenantTx) -> Result<(), MutationError> {
     let events = tx.commit().await?;
+    announce(ctx, events).await;
+    Ok(())
+}
+
+async fn announce(ctx: &Context<'_>, events: Vec<grc_domain::audit::AuditRecord>) {
+    if let Some(cache) = ctx.data_opt::<std::sync::Arc<crate::auth::AuthCache>>() {
+        for e in &events {
+            cache.on_event(e);
+        }
+    }
     if let Some(bus) = ctx.data_opt::<EventBus>() {
         for e in events {
             bus.publish(e).await;
         }
     }
-    Ok(())
 }
 
 fn conflict_as(field: &str, message: &str) -> impl Fn(StoreError) -> MutationError {
@@ -161,10 +172,11 @@ impl Mutation {
                 .as_deref()
                 .map(|n| Name::parse("ownerDisplayName", n))
                 .transpose()?;
-            let (tenant, owner) = store(ctx)
+            let (tenant, owner, events) = store(ctx)
                 .create_tenant(&new, Some((&email, name.as_ref())), &actor)
                 .await
                 .map_err(conflict_as("slug", "a tenant with this slug exists"))?;
+            announce(ctx, events).await;
             let owner = owner.map(|m| Membership::of_member(&tenant, m));
             Ok::<_, MutationError>((Tenant(tenant), owner))
         }

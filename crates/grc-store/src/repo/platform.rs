@@ -302,7 +302,14 @@ impl Store {
         new: &NewTenant,
         owner: Option<(&Email, Option<&Name>)>,
         actor: &grc_domain::audit::Actor,
-    ) -> Result<(TenantRecord, Option<crate::MemberRecord>), StoreError> {
+    ) -> Result<
+        (
+            TenantRecord,
+            Option<crate::MemberRecord>,
+            Vec<grc_domain::audit::AuditRecord>,
+        ),
+        StoreError,
+    > {
         let ptx = self.platform_tx().await?;
         let record = ptx.insert_tenant(new).await?;
         let owner_user = match owner {
@@ -337,7 +344,7 @@ impl Store {
             }
             None => None,
         };
-        tx.commit().await?;
-        Ok((record, member))
+        let events = tx.commit().await?;
+        Ok((record, member, events))
     }
 }
