@@ -113,10 +113,12 @@ mod tempdir {
 impl TestDb {
     pub async fn new(backend: Backend) -> Self {
         let dir = tempdir::TempDir::new();
-        let mut settings = Settings::default();
-        settings.data_dir = dir.0.clone();
-        settings.jwt_secret = Some(SecretString::from(TEST_SECRET.to_owned()));
-        settings.bind = "127.0.0.1:0".parse().unwrap();
+        let mut settings = Settings {
+            data_dir: dir.0.clone(),
+            jwt_secret: Some(SecretString::from(TEST_SECRET.to_owned())),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Settings::default()
+        };
         let admin = match backend {
             Backend::Sqlite => {
                 grc_api::migrate(&settings).await.unwrap();

@@ -408,6 +408,9 @@ impl AuthContext {
 /// `GRC_AUTH_CACHE_SECS` (default 10) in any case, which bounds how long a change made outside
 /// the API (the `grc` command) takes to apply. Only successful resolutions are kept.
 pub struct AuthCache {
+    /// Bumped on every invalidation: a lookup that began before one does not leave its
+    /// (possibly stale) result in the cache.
+    generation: std::sync::atomic::AtomicU64,
     users: Option<moka::future::Cache<String, Arc<(UserRecord, Vec<UserMembership>)>>>,
     keys: Option<moka::future::Cache<[u8; 32], Arc<(ApiKeyRecord, TenantRecord)>>>,
 }
@@ -425,11 +428,13 @@ impl AuthCache {
     pub fn new(ttl: Duration) -> Self {
         if ttl.is_zero() {
             return Self {
+                generation: std::sync::atomic::AtomicU64::new(0),
                 users: None,
                 keys: None,
             };
         }
         Self {
+            generation: std::sync::atomic::AtomicU64::new(0),
             users: Some(
                 moka::future::Cache::builder()
                     .max_capacity(50_000)
@@ -445,8 +450,19 @@ impl AuthCache {
         }
     }
 
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Drops what a committed change may have made stale.
     pub fn on_event(&self, event: &grc_domain::audit::AuditRecord) {
+        if matches!(
+            event.subject_type.as_str(),
+            "Membership" | "Tenant" | "User" | "ApiKey"
+        ) {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         match event.subject_type.as_str() {
             "Membership" | "Tenant" | "User" => {
                 if let Some(c) = &self.users {
@@ -520,10 +536,17 @@ impl Authenticator {
                 .ok_or(AuthError::UnknownUser)
         };
         let found = match &self.cache.users {
-            Some(c) => c
-                .try_get_with(subject.to_owned(), lookup)
-                .await
-                .map_err(AuthError::Shared),
+            Some(c) => {
+                let before = self.cache.generation();
+                let r = c
+                    .try_get_with(subject.to_owned(), lookup)
+                    .await
+                    .map_err(AuthError::Shared);
+                if self.cache.generation() != before {
+                    c.invalidate(subject).await;
+                }
+                r
+            }
             None => lookup.await,
         };
         match found {

@@ -268,29 +268,25 @@ pub async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
             gql,
         );
     };
-    if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
-        let op = match &request.operation_name {
-            Some(name) => doc
-                .operations
-                .iter()
-                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-                .map(|(_, o)| o.node.ty),
-            None => doc.operations.iter().next().map(|(_, o)| o.node.ty),
-        };
-        if matches!(
-            op,
-            Some(OperationType::Mutation | OperationType::Subscription)
-        ) {
-            let mut r = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::BadUserInput,
-                "mutations and subscriptions are not allowed over GET; use POST",
-                gql,
-            );
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return r;
-        }
+    // A GET may only read: a document holding any mutation or subscription is refused, whatever
+    // operation name it asks for.
+    if let Ok(doc) = async_graphql::parser::parse_query(&request.query)
+        && doc.operations.iter().any(|(_, o)| {
+            matches!(
+                o.node.ty,
+                OperationType::Mutation | OperationType::Subscription
+            )
+        })
+    {
+        let mut r = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadUserInput,
+            "mutations and subscriptions are not allowed over GET; use POST",
+            gql,
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
     }
     execute(&state, request, auth, gql, started).await
 }

@@ -93,13 +93,39 @@ impl Extension for LimitsExtension {
                 format!("the document has more than {} tokens", self.0.max_tokens),
             ));
         }
-        let doc = next.run(ctx, query, variables).await.map_err(|mut e| {
+        let bad_input = |mut e: ServerError| {
             mark(ctx);
             e.extensions
                 .get_or_insert_with(Default::default)
                 .set("code", ErrorCode::BadUserInput.as_str());
             e
-        })?;
+        };
+        // Parse once here and check the size before async-graphql's own parse step, whose
+        // recursion check expands every fragment spread (exponential on a crafted document).
+        let doc = async_graphql::parser::parse_query(query)
+            .map_err(|e| bad_input(ServerError::from(e)))?;
+        // The fields the document expands to, fragments included, counted in time linear in
+        // the document (each fragment once): a small document whose fragments spread into
+        // each other cannot make validation expand it exponentially.
+        // Up to EXPANSION_GUARD fields validate quickly; the exact complexity limit is checked
+        // after validation.
+        let guard = self.0.max_complexity.max(EXPANSION_GUARD);
+        if count_expanded_fields(&doc) > guard {
+            mark(ctx);
+            return Err(error(
+                ErrorCode::QueryTooComplex,
+                format!(
+                    "the document expands to more than {guard} fields: its complexity is over the limit"
+                ),
+            ));
+        }
+        if max_directives_on_one_node(&doc) > MAX_DIRECTIVES {
+            mark(ctx);
+            return Err(error(
+                ErrorCode::QueryTooComplex,
+                format!("at most {MAX_DIRECTIVES} directives are allowed on one field or fragment"),
+            ));
+        }
         let aliases = count_aliases(&doc);
         if aliases > self.0.max_aliases {
             mark(ctx);
@@ -111,7 +137,8 @@ impl Extension for LimitsExtension {
                 ),
             ));
         }
-        Ok(doc)
+        drop(doc);
+        next.run(ctx, query, variables).await.map_err(bad_input)
     }
 
     async fn validation(
@@ -169,6 +196,104 @@ fn count_aliases(doc: &ExecutableDocument) -> usize {
                 .map(|f| walk(&f.node.selection_set.node)),
         )
         .sum()
+}
+
+/// The expanded size up to which validation (which expands every fragment spread) is cheap.
+const EXPANSION_GUARD: usize = 10_000;
+/// Directives allowed on one field, fragment spread or inline fragment.
+const MAX_DIRECTIVES: usize = 20;
+
+/// The most directives on any one selection, each fragment read once (async-graphql's own check
+/// expands fragment spreads, which costs exponential time on a crafted document).
+fn max_directives_on_one_node(doc: &ExecutableDocument) -> usize {
+    fn walk(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|s| match &s.node {
+                Selection::Field(f) => f
+                    .node
+                    .directives
+                    .len()
+                    .max(walk(&f.node.selection_set.node)),
+                Selection::InlineFragment(i) => i
+                    .node
+                    .directives
+                    .len()
+                    .max(walk(&i.node.selection_set.node)),
+                Selection::FragmentSpread(sp) => sp.node.directives.len(),
+            })
+            .max()
+            .unwrap_or(0)
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| {
+            op.node
+                .directives
+                .len()
+                .max(walk(&op.node.selection_set.node))
+        })
+        .chain(doc.fragments.values().map(|f| {
+            f.node
+                .directives
+                .len()
+                .max(walk(&f.node.selection_set.node))
+        }))
+        .max()
+        .unwrap_or(0)
+}
+
+/// How many fields the document selects once every fragment spread is expanded, saturating.
+/// Each fragment is counted once (memoized); a spread cycle counts as nothing here and is left
+/// for validation to refuse.
+fn count_expanded_fields(doc: &ExecutableDocument) -> usize {
+    use std::collections::{HashMap, HashSet};
+    struct Counter<'a> {
+        doc: &'a ExecutableDocument,
+        memo: HashMap<&'a str, usize>,
+        visiting: HashSet<&'a str>,
+    }
+    impl<'a> Counter<'a> {
+        fn set(&mut self, set: &'a SelectionSet) -> usize {
+            set.items.iter().fold(0usize, |acc, s| {
+                let n = match &s.node {
+                    Selection::Field(f) => {
+                        1usize.saturating_add(self.set(&f.node.selection_set.node))
+                    }
+                    Selection::InlineFragment(i) => self.set(&i.node.selection_set.node),
+                    Selection::FragmentSpread(spread) => {
+                        self.fragment(spread.node.fragment_name.node.as_str())
+                    }
+                };
+                acc.saturating_add(n)
+            })
+        }
+        fn fragment(&mut self, name: &'a str) -> usize {
+            if let Some(n) = self.memo.get(name) {
+                return *n;
+            }
+            if !self.visiting.insert(name) {
+                return 0;
+            }
+            let n = self
+                .doc
+                .fragments
+                .iter()
+                .find(|(k, _)| k.as_str() == name)
+                .map_or(0, |(_, f)| self.set(&f.node.selection_set.node));
+            self.visiting.remove(name);
+            self.memo.insert(name, n);
+            n
+        }
+    }
+    let mut c = Counter {
+        doc,
+        memo: HashMap::new(),
+        visiting: HashSet::new(),
+    };
+    doc.operations.iter().fold(0usize, |acc, (_, op)| {
+        acc.saturating_add(c.set(&op.node.selection_set.node))
+    })
 }
 
 /// Counts the lexical tokens of a GraphQL document, stopping at `max`: `None` when there are
@@ -248,6 +373,31 @@ mod tests {
         assert_eq!(count_tokens("{ ...F }", 100), Some(4));
         assert_eq!(count_tokens(&"{ a ".repeat(50), 99), None);
         assert_eq!(count_tokens("", 1), Some(0));
+    }
+
+    #[test]
+    fn expanded_fields_are_counted_once_per_fragment() {
+        let doc = async_graphql::parser::parse_query(
+            "{ a { ...F ...F } } fragment F on T { b c { ...G } } fragment G on T { d e }",
+        )
+        .expect("parses");
+        // a + 2 × F, where F = b + c + G = 1 + 1 + 2 = 4.
+        assert_eq!(count_expanded_fields(&doc), 9);
+        // Ten spreads per level over twelve levels: 10^12 fields, counted without expanding.
+        let mut q = String::from("{ a { ...F0 } }");
+        for i in 0..12 {
+            q.push_str(&format!(
+                " fragment F{i} on T {{ {} }}",
+                format!("...F{} ", i + 1).repeat(10)
+            ));
+        }
+        q.push_str(" fragment F12 on T { x }");
+        let doc = async_graphql::parser::parse_query(&q).expect("parses");
+        assert_eq!(count_expanded_fields(&doc), 1 + 10usize.pow(12));
+        // A cycle does not loop.
+        let doc = async_graphql::parser::parse_query("{ a { ...F } } fragment F on T { b ...F }")
+            .expect("parses");
+        assert_eq!(count_expanded_fields(&doc), 2);
     }
 
     #[test]

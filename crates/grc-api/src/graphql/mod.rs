@@ -49,9 +49,9 @@ pub fn build_schema(
     let mut b = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .extension(crate::limits::Limits::new(limits))
         .extension(async_graphql::extensions::Tracing)
-        // Parser recursion (nested lists and objects in values) is bounded as well.
-        .limit_recursive_depth(64)
-        .limit_directives(20);
+        // Parser recursion (nested lists and objects in values) is bounded as well. Directives
+        // are limited by our extension: async-graphql's check expands fragment spreads.
+        .limit_recursive_depth(64);
     if let Some(store) = store {
         b = b.data(store);
     }

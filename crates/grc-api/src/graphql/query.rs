@@ -59,6 +59,17 @@ impl Viewer {
     }
 }
 
+/// A connection costs its page size times what each item selects.
+fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let page = first
+        .or(last)
+        .unwrap_or(super::connection::DEFAULT_PAGE)
+        .clamp(1, super::connection::MAX_PAGE);
+    usize::try_from(page)
+        .unwrap_or(1)
+        .saturating_mul(child_complexity)
+}
+
 fn parse_uuid_key(s: &str) -> Option<Uuid> {
     Uuid::try_parse(s).ok()
 }
@@ -74,6 +85,7 @@ impl Query {
     }
 
     /// Fetches up to 100 objects by global id, in order; unknown or foreign ones are null.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > 100 {
             return Err(gql_error(ErrorCode::BadUserInput, "at most 100 ids"));
@@ -101,6 +113,7 @@ impl Query {
     }
 
     /// The current tenant's members, in the order they joined.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -138,6 +151,7 @@ impl Query {
     }
 
     /// The current tenant's API keys (owners and auditors).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
@@ -171,6 +185,7 @@ impl Query {
     }
 
     /// The current tenant's audit trail, oldest first (owners and auditors).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

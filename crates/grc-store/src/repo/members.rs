@@ -22,7 +22,7 @@ pub struct MemberRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-fn record(m: membership::Model, u: Option<user::Model>) -> Result<MemberRecord, StoreError> {
+fn record(m: &membership::Model, u: Option<user::Model>) -> Result<MemberRecord, StoreError> {
     let u = u.ok_or_else(|| StoreError::Invalid("membership without a user".into()))?;
     Ok(MemberRecord {
         user_id: UserId(m.user_id),
@@ -66,7 +66,7 @@ impl TenantTx {
             .await?;
         let rows = rows
             .into_iter()
-            .map(|(m, u)| record(m, u))
+            .map(|(m, u)| record(&m, u))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(rows))
     }
@@ -81,7 +81,7 @@ impl TenantTx {
             .find_also_related(user::Entity)
             .one(&self.tx)
             .await?
-            .map(|(m, u)| record(m, u))
+            .map(|(m, u)| record(&m, u))
             .transpose()
     }
 
