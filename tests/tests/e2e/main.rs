@@ -11,5 +11,6 @@ mod members;
 mod observability;
 mod redis;
 mod rls;
+mod roles;
 mod schema;
 mod subscriptions;
