@@ -153,6 +153,35 @@ impl TestDb {
         }
     }
 
+    /// Another handle on the same database and settings, for a second server (a replica).
+    pub async fn sibling(&self) -> Self {
+        let admin = match self.backend {
+            Backend::Sqlite => Database::connect(self.settings.effective_database_url())
+                .await
+                .unwrap(),
+            Backend::Postgres => {
+                let url = secrecy::ExposeSecret::expose_secret(
+                    self.settings.migration_database_url.as_ref().unwrap(),
+                )
+                .to_owned();
+                let db = url::Url::parse(&url)
+                    .unwrap()
+                    .path()
+                    .trim_start_matches('/')
+                    .to_owned();
+                Database::connect(with_db(&pg_admin_url(), &db))
+                    .await
+                    .unwrap()
+            }
+        };
+        Self {
+            backend: self.backend,
+            settings: self.settings.clone(),
+            admin,
+            _dir: tempdir::TempDir::new(),
+        }
+    }
+
     /// The server's store (on PostgreSQL: the application role).
     pub async fn store(&self) -> Store {
         Store::connect(
