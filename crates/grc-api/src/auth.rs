@@ -407,12 +407,17 @@ impl AuthContext {
 /// the API (on every replica: the change's audit event reaches each one), and expire after
 /// `GRC_AUTH_CACHE_SECS` (default 10) in any case, which bounds how long a change made outside
 /// the API (the `grc` command) takes to apply. Only successful resolutions are kept.
+/// A user with their memberships, as resolved from a token's subject.
+type ResolvedUser = Arc<(UserRecord, Vec<UserMembership>)>;
+/// An API key with its tenant.
+type ResolvedKey = Arc<(ApiKeyRecord, TenantRecord)>;
+
 pub struct AuthCache {
     /// Bumped on every invalidation: a lookup that began before one does not leave its
     /// (possibly stale) result in the cache.
     generation: std::sync::atomic::AtomicU64,
-    users: Option<moka::future::Cache<String, Arc<(UserRecord, Vec<UserMembership>)>>>,
-    keys: Option<moka::future::Cache<[u8; 32], Arc<(ApiKeyRecord, TenantRecord)>>>,
+    users: Option<moka::future::Cache<String, ResolvedUser>>,
+    keys: Option<moka::future::Cache<[u8; 32], ResolvedKey>>,
 }
 
 impl std::fmt::Debug for AuthCache {

@@ -43,6 +43,7 @@ const ROLES: &[(&str, Role)] = &[
 
 pub const OPERATOR_EMAIL: &str = "operator@grc.example";
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(invalid)`
 fn invalid(e: grc_domain::DomainError) -> StoreError {
     StoreError::Invalid(e.to_string())
 }
