@@ -10,7 +10,7 @@ use grc_api::auth::TokenIssuer;
 use grc_api::config::Settings;
 use grc_domain::audit::Actor;
 use grc_domain::tenancy::{Email, Name, Role, Slug, TenantKind};
-use grc_store::{AuditEntry, NewTenant, Store, StoreOptions, TenantRecord, TenantScope};
+use grc_store::{NewTenant, Store, StoreOptions, TenantRecord, TenantScope};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -305,16 +305,9 @@ impl TestApp {
             let ptx = self.store.platform_tx().await.unwrap();
             let (user, _) = ptx.ensure_user(&email, None).await.unwrap();
             let mut tx = ptx.enter_tenant(TenantScope::new(tenant.id)).await.unwrap();
-            tx.add_member(user.id, *role).await.unwrap();
-            tx.append_audit(AuditEntry {
-                actor: actor.clone(),
-                action: "member.add".into(),
-                subject_type: "Membership".into(),
-                subject_id: user.id.to_string(),
-                change: json!({ "email": email.as_str(), "role": role.as_str() }),
-            })
-            .await
-            .unwrap();
+            tx.add_member_recorded(user.id, *role, &actor)
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             tokens.insert((*local).to_owned(), self.token(&user.subject));
             user_ids.insert((*local).to_owned(), user.id.0);

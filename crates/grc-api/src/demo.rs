@@ -5,7 +5,7 @@
 use crate::auth::TokenIssuer;
 use grc_domain::audit::Actor;
 use grc_domain::tenancy::{Email, Name, Role, Slug, TenantKind};
-use grc_store::{AuditEntry, NewTenant, Store, StoreError, TenantScope};
+use grc_store::{NewTenant, Store, StoreError, TenantScope};
 use std::time::Duration;
 
 /// A demo user with a ready token.
@@ -77,15 +77,7 @@ pub async fn seed(
             let (user, _) = ptx.ensure_user(&email, None).await?;
             let mut tx = ptx.enter_tenant(TenantScope::new(tenant.id)).await?;
             if tx.member(user.id).await?.is_none() {
-                tx.add_member(user.id, *role).await?;
-                tx.append_audit(AuditEntry {
-                    actor: actor.clone(),
-                    action: "member.add".into(),
-                    subject_type: "Membership".into(),
-                    subject_id: user.id.to_string(),
-                    change: serde_json::json!({ "email": email.as_str(), "role": role.as_str() }),
-                })
-                .await?;
+                tx.add_member_recorded(user.id, *role, &actor).await?;
             }
             tx.commit().await?;
             logins.push(DemoLogin {

@@ -17,6 +17,34 @@ pub struct Page<T> {
 }
 
 impl<K> PageRequest<K> {
+    /// Adds the keyset condition, order and limit (one more row than asked, to know whether
+    /// another page follows) over the unique, ordered column `col`.
+    pub(crate) fn apply<E, C>(
+        &self,
+        q: sea_orm::Select<E>,
+        col: C,
+        value: impl Fn(&K) -> sea_orm::Value,
+    ) -> sea_orm::Select<E>
+    where
+        E: sea_orm::EntityTrait,
+        C: sea_orm::ColumnTrait,
+    {
+        use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+        let q = match self {
+            Self::Forward { after, .. } => match after {
+                Some(a) => q.filter(col.gt(value(a))),
+                None => q,
+            }
+            .order_by_asc(col),
+            Self::Backward { before, .. } => match before {
+                Some(b) => q.filter(col.lt(value(b))),
+                None => q,
+            }
+            .order_by_desc(col),
+        };
+        q.limit(self.limit() + 1)
+    }
+
     pub(crate) fn limit(&self) -> u64 {
         match self {
             Self::Forward { first, .. } => *first,

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use grc_api::config::Settings;
 use grc_domain::audit::Actor;
 use grc_domain::tenancy::{Email, Name, Role, Slug, TenantKind};
-use grc_store::{AuditEntry, NewTenant, Store, StoreOptions, TenantScope};
+use grc_store::{NewTenant, Store, StoreOptions, TenantScope};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -286,15 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if tx.member(user.id).await?.is_some() {
                 bail!("{email} is already a member of {tenant}");
             }
-            tx.add_member(user.id, role).await?;
-            tx.append_audit(AuditEntry {
-                actor: actor.clone(),
-                action: "member.add".into(),
-                subject_type: "Membership".into(),
-                subject_id: user.id.to_string(),
-                change: serde_json::json!({ "email": email.as_str(), "role": role.as_str() }),
-            })
-            .await?;
+            tx.add_member_recorded(user.id, role, &actor).await?;
             tx.commit().await?;
             println!("added {email} to {tenant} as {role}");
             Ok(ExitCode::SUCCESS)

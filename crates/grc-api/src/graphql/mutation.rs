@@ -29,6 +29,26 @@ fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)>
     }
 }
 
+/// Appends the audit event of a change made through the API.
+async fn record(
+    tx: &mut TenantTx,
+    az: &super::Authorized,
+    action: &str,
+    subject_type: &str,
+    subject_id: String,
+    change: serde_json::Value,
+) -> Result<(), MutationError> {
+    tx.append_audit(AuditEntry {
+        actor: az.actor.clone(),
+        action: action.to_owned(),
+        subject_type: subject_type.to_owned(),
+        subject_id,
+        change,
+    })
+    .await?;
+    Ok(())
+}
+
 /// Commits, drops this replica's cached credentials the change made stale (before the answer
 /// goes out, so the caller's next request sees the change), and tells live subscribers and the
 /// other replicas about the audit events the transaction wrote.
@@ -210,17 +230,9 @@ impl Mutation {
             let (user, _created) = ptx.ensure_user(&email, name.as_ref()).await?;
             let mut tx = ptx.enter_tenant(az.scope).await?;
             let m = tx
-                .add_member(user.id, role)
+                .add_member_recorded(user.id, role, &az.actor)
                 .await
                 .map_err(conflict_as("email", "already a member of this tenant"))?;
-            tx.append_audit(AuditEntry {
-                actor: az.actor.clone(),
-                action: "member.add".into(),
-                subject_type: "Membership".into(),
-                subject_id: user.id.to_string(),
-                change: json!({ "email": m.email, "role": role.as_str() }),
-            })
-            .await?;
             commit(ctx, tx).await?;
             Ok(Membership::of_member(&az.tenant, m))
         }
@@ -262,13 +274,14 @@ impl Mutation {
                 return Ok(Membership::of_member(&az.tenant, before));
             }
             let m = tx.set_member_role(user_id, role).await?;
-            tx.append_audit(AuditEntry {
-                actor: az.actor.clone(),
-                action: "member.change_role".into(),
-                subject_type: "Membership".into(),
-                subject_id: user_id.to_string(),
-                change: json!({ "from": before.role.as_str(), "to": role.as_str() }),
-            })
+            record(
+                &mut tx,
+                &az,
+                "member.change_role",
+                "Membership",
+                user_id.to_string(),
+                json!({ "from": before.role.as_str(), "to": role.as_str() }),
+            )
             .await?;
             commit(ctx, tx).await?;
             Ok(Membership::of_member(&az.tenant, m))
@@ -304,13 +317,14 @@ impl Mutation {
                 .into());
             }
             tx.remove_member(user_id).await?;
-            tx.append_audit(AuditEntry {
-                actor: az.actor.clone(),
-                action: "member.remove".into(),
-                subject_type: "Membership".into(),
-                subject_id: user_id.to_string(),
-                change: json!({ "email": before.email, "role": before.role.as_str() }),
-            })
+            record(
+                &mut tx,
+                &az,
+                "member.remove",
+                "Membership",
+                user_id.to_string(),
+                json!({ "email": before.email, "role": before.role.as_str() }),
+            )
             .await?;
             commit(ctx, tx).await?;
             Ok(super::ids::encode(Kind::User, user_id.0))
@@ -339,13 +353,14 @@ impl Mutation {
             };
             let mut tx = store(ctx).tenant_tx(az.scope).await?;
             let (key, secret) = tx.create_api_key(&new).await?;
-            tx.append_audit(AuditEntry {
-                actor: az.actor.clone(),
-                action: "api_key.create".into(),
-                subject_type: "ApiKey".into(),
-                subject_id: key.id.to_string(),
-                change: json!({ "name": key.name, "role": key.role.as_str() }),
-            })
+            record(
+                &mut tx,
+                &az,
+                "api_key.create",
+                "ApiKey",
+                key.id.to_string(),
+                json!({ "name": key.name, "role": key.role.as_str() }),
+            )
             .await?;
             commit(ctx, tx).await?;
             Ok((ApiKey(key), secret.expose().to_owned()))
@@ -379,13 +394,14 @@ impl Mutation {
                 }
                 other => MutationError::from(other),
             })?;
-            tx.append_audit(AuditEntry {
-                actor: az.actor.clone(),
-                action: "api_key.revoke".into(),
-                subject_type: "ApiKey".into(),
-                subject_id: key.id.to_string(),
-                change: json!({ "name": key.name }),
-            })
+            record(
+                &mut tx,
+                &az,
+                "api_key.revoke",
+                "ApiKey",
+                key.id.to_string(),
+                json!({ "name": key.name }),
+            )
             .await?;
             commit(ctx, tx).await?;
             Ok(ApiKey(key))

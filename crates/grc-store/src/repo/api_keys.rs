@@ -11,10 +11,7 @@ use chrono::{DateTime, Utc};
 use grc_domain::ids::{ApiKeyId, TenantId};
 use grc_domain::tenancy::{Name, Role};
 use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -136,22 +133,8 @@ impl TenantTx {
         &self,
         page: &PageRequest<ApiKeyId>,
     ) -> Result<Page<ApiKeyRecord>, StoreError> {
-        let mut q = self.keys_query();
-        q = match page {
-            PageRequest::Forward { after, .. } => {
-                if let Some(a) = after {
-                    q = q.filter(api_key::Column::Id.gt(a.0));
-                }
-                q.order_by_asc(api_key::Column::Id)
-            }
-            PageRequest::Backward { before, .. } => {
-                if let Some(b) = before {
-                    q = q.filter(api_key::Column::Id.lt(b.0));
-                }
-                q.order_by_desc(api_key::Column::Id)
-            }
-        };
-        let rows = q.limit(page.limit() + 1).all(&self.tx).await?;
+        let q = page.apply(self.keys_query(), api_key::Column::Id, |k| k.0.into());
+        let rows = q.all(&self.tx).await?;
         let rows = rows
             .into_iter()
             .map(record)

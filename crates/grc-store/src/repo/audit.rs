@@ -116,22 +116,10 @@ impl TenantTx {
         &self,
         page: &PageRequest<i64>,
     ) -> Result<Page<AuditRecord>, StoreError> {
-        let mut q = self.events_query();
-        q = match page {
-            PageRequest::Forward { after, .. } => {
-                if let Some(a) = after {
-                    q = q.filter(audit_event::Column::Seq.gt(*a));
-                }
-                q.order_by_asc(audit_event::Column::Seq)
-            }
-            PageRequest::Backward { before, .. } => {
-                if let Some(b) = before {
-                    q = q.filter(audit_event::Column::Seq.lt(*b));
-                }
-                q.order_by_desc(audit_event::Column::Seq)
-            }
-        };
-        let rows = q.limit(page.limit() + 1).all(&self.tx).await?;
+        let q = page.apply(self.events_query(), audit_event::Column::Seq, |k| {
+            (*k).into()
+        });
+        let rows = q.all(&self.tx).await?;
         Ok(page.finish(rows.into_iter().map(to_record).collect()))
     }
 

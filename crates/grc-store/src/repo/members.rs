@@ -8,7 +8,7 @@ use grc_domain::ids::UserId;
 use grc_domain::tenancy::Role;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QuerySelect, Set,
 };
 
 /// A member of the scoped tenant.
@@ -44,26 +44,10 @@ impl TenantTx {
         &self,
         page: &PageRequest<UserId>,
     ) -> Result<Page<MemberRecord>, StoreError> {
-        let mut q = self.members_query();
-        q = match page {
-            PageRequest::Forward { after, .. } => {
-                if let Some(a) = after {
-                    q = q.filter(membership::Column::UserId.gt(a.0));
-                }
-                q.order_by_asc(membership::Column::UserId)
-            }
-            PageRequest::Backward { before, .. } => {
-                if let Some(b) = before {
-                    q = q.filter(membership::Column::UserId.lt(b.0));
-                }
-                q.order_by_desc(membership::Column::UserId)
-            }
-        };
-        let rows = q
-            .limit(page.limit() + 1)
-            .find_also_related(user::Entity)
-            .all(&self.tx)
-            .await?;
+        let q = page.apply(self.members_query(), membership::Column::UserId, |k| {
+            k.0.into()
+        });
+        let rows = q.find_also_related(user::Entity).all(&self.tx).await?;
         let rows = rows
             .into_iter()
             .map(|(m, u)| record(&m, u))
@@ -103,6 +87,25 @@ impl TenantTx {
         .await?;
         self.wrote();
         self.member(user_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Adds `user_id` with `role` and records `member.add` in the audit chain.
+    pub async fn add_member_recorded(
+        &mut self,
+        user_id: UserId,
+        role: Role,
+        actor: &grc_domain::audit::Actor,
+    ) -> Result<MemberRecord, StoreError> {
+        let m = self.add_member(user_id, role).await?;
+        self.append_audit(crate::AuditEntry {
+            actor: actor.clone(),
+            action: "member.add".into(),
+            subject_type: "Membership".into(),
+            subject_id: user_id.to_string(),
+            change: serde_json::json!({ "email": m.email, "role": role.as_str() }),
+        })
+        .await?;
+        Ok(m)
     }
 
     pub async fn set_member_role(

@@ -330,18 +330,7 @@ impl Store {
         })
         .await?;
         let member = match owner_user {
-            Some((user, _)) => {
-                let m = tx.add_member(user.id, Role::Owner).await?;
-                tx.append_audit(crate::AuditEntry {
-                    actor: actor.clone(),
-                    action: "member.add".into(),
-                    subject_type: "Membership".into(),
-                    subject_id: user.id.to_string(),
-                    change: serde_json::json!({ "email": m.email, "role": m.role.as_str() }),
-                })
-                .await?;
-                Some(m)
-            }
+            Some((user, _)) => Some(tx.add_member_recorded(user.id, Role::Owner, actor).await?),
             None => None,
         };
         let events = tx.commit().await?;
