@@ -32,3 +32,27 @@ pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::R
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_until_told_to_stop() {
+        let store = Store::connect("sqlite::memory:", &grc_store::StoreOptions::default())
+            .await
+            .expect("in-memory database");
+        let (tx, rx) = watch::channel(false);
+        let worker = tokio::spawn(run(store, rx));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!worker.is_finished(), "the worker stopped on its own");
+        tx.send(true).expect("worker listening");
+        let ticks = tokio::time::timeout(Duration::from_secs(5), worker)
+            .await
+            .expect("stops promptly")
+            .expect("no panic")
+            .expect("no error");
+        // The interval's first tick is immediate.
+        assert_eq!(ticks, 1);
+    }
+}
