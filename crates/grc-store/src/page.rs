@@ -16,6 +16,17 @@ pub struct Page<T> {
     pub has_previous_page: bool,
 }
 
+impl<T> Page<T> {
+    /// The same page with each item mapped.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+        }
+    }
+}
+
 impl<K> PageRequest<K> {
     /// Adds the keyset condition, order and limit (one more row than asked, to know whether
     /// another page follows) over the unique, ordered column `col`.

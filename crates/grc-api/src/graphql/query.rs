@@ -138,15 +138,7 @@ impl Query {
             0
         };
         tx.commit().await.map_err(StoreErrorExt)?;
-        let page = grc_store::Page {
-            items: page
-                .items
-                .into_iter()
-                .map(|m| Membership::of_member(&a.tenant, m))
-                .collect(),
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-        };
+        let page = page.map(|m| Membership::of_member(&a.tenant, m));
         Ok(build(page, total, |m| m.user.id.to_string()))
     }
 
@@ -176,11 +168,7 @@ impl Query {
             0
         };
         tx.commit().await.map_err(StoreErrorExt)?;
-        let page = grc_store::Page {
-            items: page.items.into_iter().map(ApiKey).collect(),
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-        };
+        let page = page.map(ApiKey);
         Ok(build(page, total, |k| k.0.id.to_string()))
     }
 
@@ -210,11 +198,7 @@ impl Query {
             0
         };
         tx.commit().await.map_err(StoreErrorExt)?;
-        let page = grc_store::Page {
-            items: page.items.into_iter().map(AuditEvent).collect(),
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-        };
+        let page = page.map(AuditEvent);
         Ok(build(page, total, |e| e.0.seq.to_string()))
     }
 }
