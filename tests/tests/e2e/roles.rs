@@ -184,11 +184,13 @@ async fn membership_rules(backend: Backend) {
         json!([{ "field": ["input", "name"], "code": "BAD_USER_INPUT" }])
     );
     assert_eq!(r.data()["createApiKey"]["secret"], Value::Null);
-    for bad in [
-        "garbage",
-        "VXNlcjo",
-        &user_gid(&f, "owner").replace('A', "B"),
-    ] {
+    // An id of the right shape for a user who is nobody's member.
+    let stranger = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("User:{}", uuid::Uuid::now_v7().simple()))
+    };
+    for bad in ["garbage", "VXNlcjo", stranger.as_str()] {
         let r = app.gql(owner, None, remove, json!({ "u": bad })).await;
         assert_eq!(
             user_errors(&r, "removeMember")[0]["code"],
