@@ -81,7 +81,10 @@ impl Query {
         let Some(gid) = decode(&id) else {
             return Ok(None);
         };
-        resolve_node(ctx, gid).await
+        let mut lookup = Lookup::default();
+        let node = resolve_node(ctx, gid, &mut lookup).await?;
+        lookup.finish().await?;
+        Ok(node)
     }
 
     /// Fetches up to 100 objects by global id, in order; unknown or foreign ones are null.
@@ -90,13 +93,16 @@ impl Query {
         if ids.len() > 100 {
             return Err(gql_error(ErrorCode::BadUserInput, "at most 100 ids"));
         }
+        // One transaction for all of them, opened at the first id that needs it.
+        let mut lookup = Lookup::default();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             out.push(match decode(&id) {
-                Some(gid) => resolve_node(ctx, gid).await?,
+                Some(gid) => resolve_node(ctx, gid, &mut lookup).await?,
                 None => None,
             });
         }
+        lookup.finish().await?;
         Ok(out)
     }
 
@@ -203,9 +209,44 @@ impl Query {
     }
 }
 
+/// A tenant transaction opened on first use and shared by the lookups of one field.
+#[derive(Default)]
+struct Lookup {
+    tx: Option<grc_store::TenantTx>,
+}
+
+impl Lookup {
+    async fn tx(
+        &mut self,
+        ctx: &Context<'_>,
+        scope: grc_store::TenantScope,
+    ) -> Result<&grc_store::TenantTx> {
+        if self.tx.as_ref().is_some_and(|t| t.scope() != scope) {
+            self.finish().await?;
+        }
+        if self.tx.is_none() {
+            self.tx = Some(store(ctx).tenant_tx(scope).await.map_err(StoreErrorExt)?);
+        }
+        self.tx
+            .as_ref()
+            .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))
+    }
+
+    async fn finish(&mut self) -> Result<()> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await.map_err(StoreErrorExt)?;
+        }
+        Ok(())
+    }
+}
+
 /// Resolves a node inside the caller's reach: the current tenant's objects (by role), the
 /// caller's own user and memberships. Anything else is null.
-async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> {
+async fn resolve_node(
+    ctx: &Context<'_>,
+    gid: GlobalId,
+    lookup: &mut Lookup,
+) -> Result<Option<Node>> {
     let a = auth(ctx)?;
     let own = match &a.principal {
         Principal::User { user, memberships } => Some((user, memberships)),
@@ -229,12 +270,12 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadMembers)?;
-            let tx = store(ctx)
-                .tenant_tx(az.scope)
+            let m = lookup
+                .tx(ctx, az.scope)
+                .await?
+                .member(UserId(gid.id))
                 .await
                 .map_err(StoreErrorExt)?;
-            let m = tx.member(UserId(gid.id)).await.map_err(StoreErrorExt)?;
-            tx.commit().await.map_err(StoreErrorExt)?;
             Ok(m.map(|m| Node::User(Membership::of_member(&az.tenant, m).user)))
         }
         Kind::Membership => {
@@ -248,12 +289,12 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadMembers)?;
-            let tx = store(ctx)
-                .tenant_tx(az.scope)
+            let m = lookup
+                .tx(ctx, az.scope)
+                .await?
+                .member(UserId(user_id))
                 .await
                 .map_err(StoreErrorExt)?;
-            let m = tx.member(UserId(user_id)).await.map_err(StoreErrorExt)?;
-            tx.commit().await.map_err(StoreErrorExt)?;
             Ok(m.map(|m| Node::Membership(Membership::of_member(&az.tenant, m))))
         }
         Kind::ApiKey => {
@@ -261,12 +302,12 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadApiKeys)?;
-            let tx = store(ctx)
-                .tenant_tx(az.scope)
+            let k = lookup
+                .tx(ctx, az.scope)
+                .await?
+                .api_key(ApiKeyId(gid.id))
                 .await
                 .map_err(StoreErrorExt)?;
-            let k = tx.api_key(ApiKeyId(gid.id)).await.map_err(StoreErrorExt)?;
-            tx.commit().await.map_err(StoreErrorExt)?;
             Ok(k.map(|k| Node::ApiKey(ApiKey(k))))
         }
         Kind::AuditEvent => {
@@ -274,12 +315,12 @@ async fn resolve_node(ctx: &Context<'_>, gid: GlobalId) -> Result<Option<Node>> 
                 return Ok(None);
             }
             let az = authorize(ctx, Operation::ReadAuditEvents)?;
-            let tx = store(ctx)
-                .tenant_tx(az.scope)
+            let e = lookup
+                .tx(ctx, az.scope)
+                .await?
+                .audit_event(gid.id)
                 .await
                 .map_err(StoreErrorExt)?;
-            let e = tx.audit_event(gid.id).await.map_err(StoreErrorExt)?;
-            tx.commit().await.map_err(StoreErrorExt)?;
             Ok(e.map(|e| Node::AuditEvent(AuditEvent(e))))
         }
     }
