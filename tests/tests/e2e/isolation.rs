@@ -7,6 +7,92 @@ use serde_json::{Value, json};
 both_backends! {
     tenant_a_cannot_see_or_change_tenant_b => cross_tenant;
     x_tenant_for_a_foreign_tenant_is_unauthenticated => foreign_x_tenant;
+    nodes_resolve_own_objects_and_null_foreign_ones => mixed_nodes;
+}
+
+async fn mixed_nodes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let a = app
+        .tenant("alpha", &[("owner", Role::Owner), ("viewer", Role::Viewer)])
+        .await;
+    let b = app.tenant("bravo", &[("owner", Role::Owner)]).await;
+    app.gql(
+        a.token("owner"),
+        None,
+        "mutation { createApiKey(input: {name: \"a\", role: VIEWER}) { secret } }",
+        json!({}),
+    )
+    .await;
+    let own = app.gql(a.token("owner"), None, B_OBJECTS, json!({})).await;
+    let foreign = app
+        .gql(b.token("owner"), None, "{ tenant { id } }", json!({}))
+        .await;
+    let d = own.data();
+    let ids = json!([
+        d["tenant"]["id"],
+        d["members"]["edges"][1]["node"]["id"],
+        d["members"]["edges"][1]["node"]["user"]["id"],
+        foreign.data()["tenant"]["id"],
+        d["apiKeys"]["edges"][0]["node"]["id"],
+        "not-an-id",
+        d["auditEvents"]["edges"][0]["node"]["id"],
+    ]);
+    let r = app
+        .gql(
+            a.token("owner"),
+            None,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    let types: Vec<Value> = r.data()["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{:?}", r.body))
+        .iter()
+        .map(|n| n["__typename"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            json!("Tenant"),
+            json!("Membership"),
+            json!("User"),
+            Value::Null,
+            json!("ApiKey"),
+            Value::Null,
+            json!("AuditEvent")
+        ]
+    );
+    for (i, n) in r.data()["nodes"].as_array().unwrap().iter().enumerate() {
+        if !n.is_null() {
+            assert_eq!(n["id"], ids[i]);
+        }
+    }
+    // A viewer of the same tenant: members and the tenant, but keys and audit events are
+    // refused by role (FORBIDDEN), not hidden.
+    let r = app
+        .gql(
+            a.token("viewer"),
+            None,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": [ids[0].clone(), ids[1].clone()] }),
+        )
+        .await;
+    assert_eq!(
+        r.data()["nodes"],
+        json!([{ "id": ids[0] }, { "id": ids[1] }]),
+        "{:?}",
+        r.body
+    );
+    let r = app
+        .gql(
+            a.token("viewer"),
+            None,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": ids[4] }),
+        )
+        .await;
+    assert_eq!(r.code(), Some("FORBIDDEN"), "{:?}", r.body);
 }
 
 const B_OBJECTS: &str = "{ tenant { id } members { edges { node { id user { id } } } }
