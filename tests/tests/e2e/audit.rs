@@ -1,7 +1,7 @@
 //! The audit chain: every mutation writes one event in its transaction; edits, deletions and
 //! reorders made behind the application's back are caught by verification.
 
-use grc_domain::audit::ChainBreak;
+use grc_domain::audit::{ChainBreak, ChainSummary};
 use grc_domain::tenancy::Role;
 use grc_e2e::{Backend, TestApp, both_backends};
 use sea_orm::ConnectionTrait;
@@ -122,151 +122,93 @@ async fn tamper(app: &TestApp, sql: &str) {
 
 const ALPHA: &str = "(SELECT id FROM tenants WHERE slug = 'alpha')";
 
+/// A fresh server with tenants alpha (four audit events: the tenant, three members) and bravo;
+/// runs the raw SQL against alpha's events behind the application's back and verifies alpha.
+async fn tampered(
+    backend: Backend,
+    statements: &[&str],
+) -> (TestApp, Result<ChainSummary, ChainBreak>) {
+    let app = TestApp::spawn(backend).await;
+    let a = app
+        .tenant(
+            "alpha",
+            &[
+                ("owner", Role::Owner),
+                ("b", Role::Viewer),
+                ("c", Role::Viewer),
+            ],
+        )
+        .await;
+    app.tenant("bravo", &[("owner", Role::Owner)]).await;
+    let before = app.store.verify_audit(None).await.unwrap();
+    assert!(before.iter().all(|v| v.result.is_ok()), "{before:?}");
+    for sql in statements {
+        let sql = sql.replace("{ALPHA}", ALPHA);
+        tamper(&app, &sql).await;
+    }
+    let v = app
+        .store
+        .verify_audit(Some(vec![a.tenant.id]))
+        .await
+        .unwrap();
+    let result = v[0].result.clone();
+    (app, result)
+}
+
 async fn tampering(backend: Backend) {
-    // Edited.
-    let app = TestApp::spawn(backend).await;
-    let a = app
-        .tenant(
-            "alpha",
-            &[
-                ("owner", Role::Owner),
-                ("b", Role::Viewer),
-                ("c", Role::Viewer),
-                ("d", Role::Viewer),
-            ],
-        )
-        .await;
-    let b = app.tenant("bravo", &[("owner", Role::Owner)]).await;
-    let ok = app.store.verify_audit(None).await.unwrap();
-    assert!(ok.iter().all(|v| v.result.is_ok()), "{ok:?}");
-    tamper(&app, &format!("UPDATE audit_events SET actor = 'user:someone-else' WHERE tenant_id = {ALPHA} AND seq = 3")).await;
-    let v = app
-        .store
-        .verify_audit(Some(vec![a.tenant.id]))
-        .await
-        .unwrap();
-    assert_eq!(v[0].result, Err(ChainBreak::HashMismatch { seq: 3 }));
-    // The other tenant's chain is untouched and still verifies.
-    let vb = app
-        .store
-        .verify_audit(Some(vec![b.tenant.id]))
-        .await
-        .unwrap();
-    assert!(vb[0].result.is_ok());
-
-    // The change itself edited.
-    let app = TestApp::spawn(backend).await;
-    let a = app
-        .tenant(
-            "alpha",
-            &[
-                ("owner", Role::Owner),
-                ("b", Role::Viewer),
-                ("c", Role::Viewer),
-            ],
-        )
-        .await;
-    tamper(&app, &format!("UPDATE audit_events SET change = '{{\"role\":\"owner\"}}' WHERE tenant_id = {ALPHA} AND seq = 2")).await;
-    let v = app
-        .store
-        .verify_audit(Some(vec![a.tenant.id]))
-        .await
-        .unwrap();
-    assert_eq!(v[0].result, Err(ChainBreak::ChangeEdited { seq: 2 }));
-
-    // Deleted in the middle, and at the end.
-    let app = TestApp::spawn(backend).await;
-    let a = app
-        .tenant(
-            "alpha",
-            &[
-                ("owner", Role::Owner),
-                ("b", Role::Viewer),
-                ("c", Role::Viewer),
-            ],
-        )
-        .await;
-    tamper(
-        &app,
-        &format!("DELETE FROM audit_events WHERE tenant_id = {ALPHA} AND seq = 2"),
+    // Edited; the other tenant's chain is untouched and still verifies.
+    let (app, r) = tampered(
+        backend,
+        &["UPDATE audit_events SET actor = 'user:someone-else' WHERE tenant_id = {ALPHA} AND seq = 3"],
     )
     .await;
-    let v = app
-        .store
-        .verify_audit(Some(vec![a.tenant.id]))
-        .await
-        .unwrap();
+    assert_eq!(r, Err(ChainBreak::HashMismatch { seq: 3 }));
+    let all = app.store.verify_audit(None).await.unwrap();
+    assert_eq!(all.iter().filter(|v| v.result.is_ok()).count(), 1);
+
+    // The change itself edited.
+    let (_, r) = tampered(
+        backend,
+        &["UPDATE audit_events SET change = '{\"role\":\"owner\"}' WHERE tenant_id = {ALPHA} AND seq = 2"],
+    )
+    .await;
+    assert_eq!(r, Err(ChainBreak::ChangeEdited { seq: 2 }));
+
+    // Deleted in the middle, and at the end.
+    let (_, r) = tampered(
+        backend,
+        &["DELETE FROM audit_events WHERE tenant_id = {ALPHA} AND seq = 2"],
+    )
+    .await;
     assert_eq!(
-        v[0].result,
+        r,
         Err(ChainBreak::Gap {
             previous: 1,
             found: 3
         })
     );
-    let app = TestApp::spawn(backend).await;
-    let a = app
-        .tenant(
-            "alpha",
-            &[
-                ("owner", Role::Owner),
-                ("b", Role::Viewer),
-                ("c", Role::Viewer),
-            ],
-        )
-        .await;
-    tamper(
-        &app,
-        &format!("DELETE FROM audit_events WHERE tenant_id = {ALPHA} AND seq = 4"),
+    let (_, r) = tampered(
+        backend,
+        &["DELETE FROM audit_events WHERE tenant_id = {ALPHA} AND seq = 4"],
     )
     .await;
-    let v = app
-        .store
-        .verify_audit(Some(vec![a.tenant.id]))
-        .await
-        .unwrap();
-    assert_eq!(
-        v[0].result,
-        Err(ChainBreak::HeadMismatch { last: 3, head: 4 })
-    );
+    assert_eq!(r, Err(ChainBreak::HeadMismatch { last: 3, head: 4 }));
 
     // Reordered: events 2 and 3 swap places.
-    let app = TestApp::spawn(backend).await;
-    let a = app
-        .tenant(
-            "alpha",
-            &[
-                ("owner", Role::Owner),
-                ("b", Role::Viewer),
-                ("c", Role::Viewer),
-            ],
-        )
-        .await;
-    tamper(
-        &app,
-        &format!("UPDATE audit_events SET seq = 1000002 WHERE tenant_id = {ALPHA} AND seq = 2"),
+    let (_, r) = tampered(
+        backend,
+        &[
+            "UPDATE audit_events SET seq = 1000002 WHERE tenant_id = {ALPHA} AND seq = 2",
+            "UPDATE audit_events SET seq = 2 WHERE tenant_id = {ALPHA} AND seq = 3",
+            "UPDATE audit_events SET seq = 3 WHERE tenant_id = {ALPHA} AND seq = 1000002",
+        ],
     )
     .await;
-    tamper(
-        &app,
-        &format!("UPDATE audit_events SET seq = 2 WHERE tenant_id = {ALPHA} AND seq = 3"),
-    )
-    .await;
-    tamper(
-        &app,
-        &format!("UPDATE audit_events SET seq = 3 WHERE tenant_id = {ALPHA} AND seq = 1000002"),
-    )
-    .await;
-    let v = app
-        .store
-        .verify_audit(Some(vec![a.tenant.id]))
-        .await
-        .unwrap();
     assert!(
         matches!(
-            v[0].result,
+            r,
             Err(ChainBreak::BrokenLink { seq: 2 } | ChainBreak::HashMismatch { seq: 2 })
         ),
-        "{:?}",
-        v[0].result
+        "{r:?}"
     );
 }

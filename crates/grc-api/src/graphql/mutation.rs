@@ -155,6 +155,22 @@ pub struct ApiKeyPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// Opens the transaction for changing a member: the member as they are, and the tenant's owners
+/// locked (PostgreSQL) so that two concurrent changes cannot both remove "the other" last owner.
+async fn member_to_change(
+    ctx: &Context<'_>,
+    az: &super::Authorized,
+    user_id: UserId,
+) -> Result<(TenantTx, grc_store::MemberRecord, Vec<UserId>), MutationError> {
+    let tx = store(ctx).tenant_tx(az.scope).await?;
+    let owners = tx.lock_owners().await?;
+    let member = tx
+        .member(user_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("member", "userId"))?;
+    Ok((tx, member, owners))
+}
+
 fn user_id_of(id: &ID) -> Result<UserId, MutationError> {
     decode_kind(id, Kind::User)
         .map(UserId)
@@ -254,12 +270,7 @@ impl Mutation {
         let r = async {
             let user_id = user_id_of(&input.user_id)?;
             let role: tenancy::Role = input.role.into();
-            let mut tx = store(ctx).tenant_tx(az.scope).await?;
-            let owners = tx.lock_owners().await?;
-            let before = tx
-                .member(user_id)
-                .await?
-                .ok_or_else(|| DomainError::not_found("member", "userId"))?;
+            let (mut tx, before, owners) = member_to_change(ctx, &az, user_id).await?;
             if before.role == tenancy::Role::Owner
                 && role != tenancy::Role::Owner
                 && owners.len() <= 1
@@ -303,12 +314,7 @@ impl Mutation {
         let az = authorize(ctx, Operation::ManageMembers)?;
         let r = async {
             let user_id = user_id_of(&input.user_id)?;
-            let mut tx = store(ctx).tenant_tx(az.scope).await?;
-            let owners = tx.lock_owners().await?;
-            let before = tx
-                .member(user_id)
-                .await?
-                .ok_or_else(|| DomainError::not_found("member", "userId"))?;
+            let (mut tx, before, owners) = member_to_change(ctx, &az, user_id).await?;
             if before.role == tenancy::Role::Owner && owners.len() <= 1 {
                 return Err(DomainError::conflict(
                     "userId",
