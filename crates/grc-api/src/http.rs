@@ -360,6 +360,13 @@ pub async fn graphql_ws(
                 Ok(ctx) => {
                     let mut data = async_graphql::Data::default();
                     data.insert(ctx);
+                    // Kept so that every event can be checked against the credential's
+                    // current standing (revoked, removed, demoted), not its standing at connect.
+                    data.insert(crate::graphql::subscription::SocketCredential {
+                        credential: credential.unwrap_or_default(),
+                        tenant,
+                        authenticator: auth.clone(),
+                    });
                     Ok(data)
                 }
                 Err(_) => Err(async_graphql::Error::new("UNAUTHENTICATED")),

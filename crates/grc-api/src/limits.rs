@@ -126,6 +126,22 @@ impl Extension for LimitsExtension {
                 format!("at most {MAX_DIRECTIVES} directives are allowed on one field or fragment"),
             ));
         }
+        // Over the websocket only subscriptions are served: a socket's credential was checked
+        // when it opened, and each query or mutation must be authenticated (and rate limited)
+        // on its own, over `POST /graphql`.
+        if ctx
+            .data_opt::<crate::graphql::subscription::SocketCredential>()
+            .is_some()
+            && doc.operations.iter().any(|(_, o)| {
+                o.node.ty != async_graphql::parser::types::OperationType::Subscription
+            })
+        {
+            mark(ctx);
+            return Err(error(
+                ErrorCode::BadUserInput,
+                "only subscriptions are served over the websocket; send queries and mutations to POST /graphql",
+            ));
+        }
         let aliases = count_aliases(&doc);
         if aliases > self.0.max_aliases {
             mark(ctx);

@@ -15,6 +15,7 @@ type Ws =
 both_backends! {
     subscribers_see_only_their_tenants_events => tenant_scoped;
     bad_credentials_and_roles_are_refused => refusals;
+    a_socket_loses_what_its_credential_loses => standing_rechecked;
 }
 
 async fn connect(app: &TestApp) -> Ws {
@@ -232,4 +233,126 @@ async fn a_user(app: &TestApp, email: &str) -> String {
         .unwrap();
     ptx.commit().await.unwrap();
     u.subject
+}
+
+/// Sends an operation on the socket and returns what the server answers for it.
+async fn answer(ws: &mut Ws, id: &str, query: &str) -> Value {
+    send(
+        ws,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    // Everything the server says about this operation, up to its end.
+    let mut said = Vec::new();
+    while let Some(m) = next(ws, Duration::from_secs(5)).await {
+        let done = m["id"] == id && (m["type"] == "complete" || m["type"] == "error");
+        said.push(m);
+        if done {
+            break;
+        }
+    }
+    Value::Array(said)
+}
+
+fn gid(kind: &str, id: uuid::Uuid) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id.simple()))
+}
+
+async fn member_count(app: &TestApp, token: &str) -> u64 {
+    let r = app
+        .gql(token, None, "{ members { totalCount } }", json!({}))
+        .await;
+    r.data()["members"]["totalCount"].as_u64().unwrap()
+}
+
+async fn standing_rechecked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let a = app
+        .tenant(
+            "alpha",
+            &[
+                ("owner", Role::Owner),
+                ("auditor", Role::Auditor),
+                ("watcher", Role::Auditor),
+            ],
+        )
+        .await;
+    let before = member_count(&app, a.token("owner")).await;
+
+    // Queries and mutations are not served over the socket: each goes to POST /graphql,
+    // which authenticates it on its own.
+    let mut ws = connect(&app).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", a.token("owner")) } })).await;
+    assert_eq!(
+        next(&mut ws, Duration::from_secs(5))
+            .await
+            .map(|v| v["type"].clone()),
+        Some(json!("connection_ack"))
+    );
+    let got = answer(&mut ws, "m", "mutation { addMember(input: {email: \"sneaky@alpha.test\", role: OWNER}) { userErrors { code } } }").await;
+    assert!(got.to_string().contains("BAD_USER_INPUT"), "{got}");
+    let got = answer(&mut ws, "q", "{ viewer { role } }").await;
+    assert!(got.to_string().contains("BAD_USER_INPUT"), "{got}");
+    assert_eq!(member_count(&app, a.token("owner")).await, before);
+
+    // A removed auditor's subscription ends at the next event, with UNAUTHENTICATED.
+    let mut removed = subscribe(&app, a.token("auditor")).await;
+    // A demoted one's ends with FORBIDDEN.
+    let mut demoted = subscribe(&app, a.token("watcher")).await;
+    let r = app
+        .gql(
+            a.token("owner"),
+            None,
+            "mutation($u: ID!) { removeMember(input: {userId: $u}) { userErrors { code } } }",
+            json!({ "u": gid("User", a.user_ids["auditor"]) }),
+        )
+        .await;
+    assert_eq!(
+        r.data()["removeMember"]["userErrors"],
+        json!([]),
+        "{:?}",
+        r.body
+    );
+    let r = app
+        .gql(a.token("owner"), None, "mutation($u: ID!) { changeMemberRole(input: {userId: $u, role: VIEWER}) { userErrors { code } } }", json!({ "u": gid("User", a.user_ids["watcher"]) }))
+        .await;
+    assert_eq!(
+        r.data()["changeMemberRole"]["userErrors"],
+        json!([]),
+        "{:?}",
+        r.body
+    );
+    // The removed auditor's first event after removal (its own removal) is refused.
+    let got = next(&mut removed, Duration::from_secs(5))
+        .await
+        .expect("the refusal");
+    assert!(got.to_string().contains("UNAUTHENTICATED"), "{got}");
+    assert!(
+        !got.to_string().contains("member.remove"),
+        "the event leaked: {got}"
+    );
+    // The watcher is checked as it stands when each event is delivered: it may see the
+    // removal (if delivered before its demotion took effect), never its own demotion, and its
+    // stream ends with FORBIDDEN.
+    loop {
+        let got = next(&mut demoted, Duration::from_secs(5))
+            .await
+            .expect("the refusal");
+        if got.to_string().contains("FORBIDDEN") {
+            break;
+        }
+        assert_eq!(
+            got["payload"]["data"]["auditEventAppended"]["action"], "member.remove",
+            "{got}"
+        );
+    }
+    add_member(&app, a.token("owner"), "later@alpha.test").await;
+    for ws in [&mut removed, &mut demoted] {
+        let got = next(ws, Duration::from_secs(1)).await;
+        assert!(
+            got.as_ref().is_none_or(|v| v["type"] == "complete"),
+            "{got:?}"
+        );
+    }
 }
