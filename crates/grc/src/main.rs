@@ -222,7 +222,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker => {
-            let store = store_for_commands(&settings).await?;
+            // The same checks as `serve`: schema current, no role that bypasses row-level security.
+            let store = grc_api::open_store(&settings).await?;
             let (tx, rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
                 shutdown_signal().await;
