@@ -196,6 +196,13 @@ impl TestDb {
     }
 }
 
+/// The opaque global id the API gives an object of `kind` (`User`, `ApiKey`, ...): for tests
+/// that must name an object they did not read from the API, such as a stranger.
+pub fn global_id(kind: &str, id: uuid::Uuid) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id.simple()))
+}
+
 /// A running server over a [`TestDb`].
 pub struct TestApp {
     pub db: TestDb,

@@ -62,8 +62,8 @@ async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
     }
 }
 
-/// Connects, authenticates and subscribes to the tenant's audit events.
-async fn subscribe(app: &TestApp, token: &str) -> Ws {
+/// Connects and authenticates; the server must acknowledge.
+async fn connect_as(app: &TestApp, token: &str) -> Ws {
     let mut ws = connect(app).await;
     send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
     let ack = next(&mut ws, Duration::from_secs(5)).await;
@@ -72,6 +72,12 @@ async fn subscribe(app: &TestApp, token: &str) -> Ws {
         Some(json!("connection_ack")),
         "{ack:?}"
     );
+    ws
+}
+
+/// Connects, authenticates and subscribes to the tenant's audit events.
+async fn subscribe(app: &TestApp, token: &str) -> Ws {
+    let mut ws = connect_as(app, token).await;
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { auditEventAppended { action subjectType change } }" } })).await;
     // Give the server a moment to register the subscription before events are produced.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -154,14 +160,7 @@ async fn refusals(backend: Backend) {
         assert_eq!(got["reason"], "UNAUTHENTICATED", "{payload}: {got}");
     }
     // A viewer may not follow the audit trail.
-    let mut ws = connect(&app).await;
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", a.token("viewer")) } })).await;
-    assert_eq!(
-        next(&mut ws, Duration::from_secs(5))
-            .await
-            .map(|v| v["type"].clone()),
-        Some(json!("connection_ack"))
-    );
+    let mut ws = connect_as(&app, a.token("viewer")).await;
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { auditEventAppended { action } }" } })).await;
     let got = next(&mut ws, Duration::from_secs(5))
         .await
@@ -198,13 +197,7 @@ async fn events_cross_replicas_through_redis() {
         .gql(&t_new, None, "{ viewer { role } }", json!({}))
         .await;
     assert_eq!(r.data()["viewer"]["role"], "VIEWER", "{:?}", r.body);
-    let gid = {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            "User:{}",
-            uuid::Uuid::parse_str(&new).unwrap().simple()
-        ))
-    };
+    let gid = grc_e2e::global_id("User", uuid::Uuid::parse_str(&new).unwrap());
     let r = app2
         .gql(a.token("owner"), None, "mutation($u: ID!) { changeMemberRole(input: {userId: $u, role: AUDITOR}) { userErrors { code } } }", json!({ "u": gid }))
         .await;
@@ -254,11 +247,6 @@ async fn answer(ws: &mut Ws, id: &str, query: &str) -> Value {
     Value::Array(said)
 }
 
-fn gid(kind: &str, id: uuid::Uuid) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id.simple()))
-}
-
 async fn member_count(app: &TestApp, token: &str) -> u64 {
     let r = app
         .gql(token, None, "{ members { totalCount } }", json!({}))
@@ -282,14 +270,7 @@ async fn standing_rechecked(backend: Backend) {
 
     // Queries and mutations are not served over the socket: each goes to POST /graphql,
     // which authenticates it on its own.
-    let mut ws = connect(&app).await;
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", a.token("owner")) } })).await;
-    assert_eq!(
-        next(&mut ws, Duration::from_secs(5))
-            .await
-            .map(|v| v["type"].clone()),
-        Some(json!("connection_ack"))
-    );
+    let mut ws = connect_as(&app, a.token("owner")).await;
     let got = answer(&mut ws, "m", "mutation { addMember(input: {email: \"sneaky@alpha.test\", role: OWNER}) { userErrors { code } } }").await;
     assert!(got.to_string().contains("BAD_USER_INPUT"), "{got}");
     let got = answer(&mut ws, "q", "{ viewer { role } }").await;
@@ -305,7 +286,7 @@ async fn standing_rechecked(backend: Backend) {
             a.token("owner"),
             None,
             "mutation($u: ID!) { removeMember(input: {userId: $u}) { userErrors { code } } }",
-            json!({ "u": gid("User", a.user_ids["auditor"]) }),
+            json!({ "u": grc_e2e::global_id("User", a.user_ids["auditor"]) }),
         )
         .await;
     assert_eq!(
@@ -315,7 +296,7 @@ async fn standing_rechecked(backend: Backend) {
         r.body
     );
     let r = app
-        .gql(a.token("owner"), None, "mutation($u: ID!) { changeMemberRole(input: {userId: $u, role: VIEWER}) { userErrors { code } } }", json!({ "u": gid("User", a.user_ids["watcher"]) }))
+        .gql(a.token("owner"), None, "mutation($u: ID!) { changeMemberRole(input: {userId: $u, role: VIEWER}) { userErrors { code } } }", json!({ "u": grc_e2e::global_id("User", a.user_ids["watcher"]) }))
         .await;
     assert_eq!(
         r.data()["changeMemberRole"]["userErrors"],

@@ -37,9 +37,7 @@ async fn counts(app: &TestApp, f: &Fixture) -> (u64, u64, u64) {
 }
 
 fn user_gid(f: &Fixture, who: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("User:{}", f.user_ids[who].simple()))
+    grc_e2e::global_id("User", f.user_ids[who])
 }
 
 async fn role_matrix(backend: Backend) {
@@ -185,11 +183,7 @@ async fn membership_rules(backend: Backend) {
     );
     assert_eq!(r.data()["createApiKey"]["secret"], Value::Null);
     // An id of the right shape for a user who is nobody's member.
-    let stranger = {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("User:{}", uuid::Uuid::now_v7().simple()))
-    };
+    let stranger = grc_e2e::global_id("User", uuid::Uuid::now_v7());
     for bad in ["garbage", "VXNlcjo", stranger.as_str()] {
         let r = app.gql(owner, None, remove, json!({ "u": bad })).await;
         assert_eq!(
