@@ -3,6 +3,7 @@
 //! Architecture invariant: this is the only crate that knows HTTP and GraphQL.
 
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod errors;
@@ -74,7 +75,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// `grc migrate`: applies migrations as the owner and grants the application role (the user of
 /// `GRC_DATABASE_URL`, when it differs) what it needs.
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+pub async fn migrate(settings: &Settings) -> anyhow::Result<grc_store::SyncReport> {
     if settings.uses_sqlite() {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("GRC_DATA_DIR {}", settings.data_dir.display()))?;
@@ -89,7 +90,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     )
     .await
     .context("GRC_MIGRATION_DATABASE_URL: cannot connect to the database")?;
-    owner.migrate().await.context("running migrations")?;
+    let report = owner.migrate().await.context("running migrations")?;
     let app_url = settings.effective_database_url();
     if let (Some(app_user), Some(owner_user)) = (pg_user(&app_url), pg_user(&owner_url))
         && app_user != owner_user
@@ -99,7 +100,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
             .await
             .context("granting the application role")?;
     }
-    Ok(())
+    Ok(report)
 }
 
 fn pg_user(url: &str) -> Option<String> {

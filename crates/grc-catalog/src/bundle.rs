@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 /// Why a catalog file was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("{file}: {message}")]
 pub struct BundleError {
     pub file: String,
@@ -80,6 +80,16 @@ impl Bundle {
         Self::from_sources(FRAMEWORK_FILES, CROSSWALK_FILES, LINK_FILES)
     }
 
+    /// The shipped catalogs, parsed once per process.
+    pub fn shipped_static() -> Result<&'static Self, BundleError> {
+        static SHIPPED: std::sync::OnceLock<Result<Bundle, BundleError>> =
+            std::sync::OnceLock::new();
+        SHIPPED
+            .get_or_init(Self::shipped)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// Builds a bundle from source texts.
     pub fn from_sources(
         frameworks: &[SourceFile<'_>],
@@ -91,7 +101,10 @@ impl Bundle {
         for file in frameworks {
             let fw = parse_framework(file)?;
             if !keys.insert(fw.key.clone()) {
-                return Err(fail(file.name, format!("framework key {} used twice", fw.key)));
+                return Err(fail(
+                    file.name,
+                    format!("framework key {} used twice", fw.key),
+                ));
             }
             parsed.push(fw);
         }
@@ -104,7 +117,10 @@ impl Bundle {
         for file in crosswalks {
             let walk = parse_crosswalk(file, &index, &link_files, &walks)?;
             if walks.iter().any(|w| w.key == walk.key) {
-                return Err(fail(file.name, format!("crosswalk key {} used twice", walk.key)));
+                return Err(fail(
+                    file.name,
+                    format!("crosswalk key {} used twice", walk.key),
+                ));
             }
             walks.push(walk);
         }
@@ -200,7 +216,8 @@ const LICENCES: &[&str] = &["identifiers-only", "public-domain", "tenant", "impo
 const BASELINES: &[&str] = &["low", "moderate", "high", "privacy"];
 
 fn parse_framework(file: &SourceFile<'_>) -> Result<Framework, BundleError> {
-    let raw: FrameworkFile = toml::from_str(file.text).map_err(|e| fail(file.name, e.to_string()))?;
+    let raw: FrameworkFile =
+        toml::from_str(file.text).map_err(|e| fail(file.name, e.to_string()))?;
     let h = raw.framework;
     if !LICENCES.contains(&h.licence.as_str()) {
         return Err(fail(file.name, format!("unknown licence {}", h.licence)));
@@ -216,12 +233,23 @@ fn parse_framework(file: &SourceFile<'_>) -> Result<Framework, BundleError> {
             .requirement
             .as_deref()
             .map(|r| {
-                Requirement::parse(r)
-                    .ok_or_else(|| fail(file.name, format!("{}: unknown requirement {r}", c.reference)))
+                Requirement::parse(r).ok_or_else(|| {
+                    fail(
+                        file.name,
+                        format!("{}: unknown requirement {r}", c.reference),
+                    )
+                })
             })
             .transpose()?;
-        if let Some(b) = c.baselines.iter().find(|b| !BASELINES.contains(&b.as_str())) {
-            return Err(fail(file.name, format!("{}: unknown baseline {b}", c.reference)));
+        if let Some(b) = c
+            .baselines
+            .iter()
+            .find(|b| !BASELINES.contains(&b.as_str()))
+        {
+            return Err(fail(
+                file.name,
+                format!("{}: unknown baseline {b}", c.reference),
+            ));
         }
         controls.push(Control {
             id: control_id(&h.key, &c.reference),
@@ -278,7 +306,10 @@ pub fn check_framework(f: &Framework) -> Result<(), String> {
     for c in &f.controls {
         for a in &c.aliases {
             if !labels.insert(a) {
-                return Err(format!("alias {a} of {} is already a ref or alias", c.reference));
+                return Err(format!(
+                    "alias {a} of {} is already a ref or alias",
+                    c.reference
+                ));
             }
         }
     }
@@ -289,11 +320,18 @@ pub fn check_framework(f: &Framework) -> Result<(), String> {
     for g in &f.groups {
         if let Some(p) = &g.parent {
             if !groups.contains(p.as_str()) {
-                return Err(format!("group {} names a missing parent group {p}", g.reference));
+                return Err(format!(
+                    "group {} names a missing parent group {p}",
+                    g.reference
+                ));
             }
         }
     }
-    let refs: HashMap<&str, &Control> = f.controls.iter().map(|c| (c.reference.as_str(), c)).collect();
+    let refs: HashMap<&str, &Control> = f
+        .controls
+        .iter()
+        .map(|c| (c.reference.as_str(), c))
+        .collect();
     for c in &f.controls {
         if let Some(g) = &c.group {
             if !groups.contains(g.as_str()) {
@@ -302,7 +340,10 @@ pub fn check_framework(f: &Framework) -> Result<(), String> {
         }
         if let Some(p) = &c.parent {
             if !refs.contains_key(p.as_str()) {
-                return Err(format!("control {} names a missing parent {p}", c.reference));
+                return Err(format!(
+                    "control {} names a missing parent {p}",
+                    c.reference
+                ));
             }
         }
         // Walk up: a chain longer than the framework means a cycle.
@@ -364,28 +405,44 @@ fn parse_crosswalk(
     link_files: &HashMap<&str, &str>,
     earlier: &[Crosswalk],
 ) -> Result<Crosswalk, BundleError> {
-    let raw: CrosswalkFile = toml::from_str(file.text).map_err(|e| fail(file.name, e.to_string()))?;
+    let raw: CrosswalkFile =
+        toml::from_str(file.text).map_err(|e| fail(file.name, e.to_string()))?;
     let h = raw.crosswalk;
-    let src = frameworks
-        .get(h.source_framework.as_str())
-        .ok_or_else(|| fail(file.name, format!("unknown source framework {}", h.source_framework)))?;
-    let tgt = frameworks
-        .get(h.target_framework.as_str())
-        .ok_or_else(|| fail(file.name, format!("unknown target framework {}", h.target_framework)))?;
+    let src = frameworks.get(h.source_framework.as_str()).ok_or_else(|| {
+        fail(
+            file.name,
+            format!("unknown source framework {}", h.source_framework),
+        )
+    })?;
+    let tgt = frameworks.get(h.target_framework.as_str()).ok_or_else(|| {
+        fail(
+            file.name,
+            format!("unknown target framework {}", h.target_framework),
+        )
+    })?;
     let method = Method::parse(&h.method)
         .filter(|m| *m != Method::Tenant)
-        .ok_or_else(|| fail(file.name, format!("method must be published or derived, not {}", h.method)))?;
-    let default_rel = Relationship::parse(&h.relationship)
-        .ok_or_else(|| fail(file.name, format!("unknown relationship {}", h.relationship)))?;
+        .ok_or_else(|| {
+            fail(
+                file.name,
+                format!("method must be published or derived, not {}", h.method),
+            )
+        })?;
+    let default_rel = Relationship::parse(&h.relationship).ok_or_else(|| {
+        fail(
+            file.name,
+            format!("unknown relationship {}", h.relationship),
+        )
+    })?;
     let links = match method {
         Method::Published => {
             let name = h
                 .links
                 .as_deref()
                 .ok_or_else(|| fail(file.name, "a published crosswalk names its links file"))?;
-            let text = link_files
-                .get(name)
-                .ok_or_else(|| fail(file.name, format!("links file {name} is not in the bundle")))?;
+            let text = link_files.get(name).ok_or_else(|| {
+                fail(file.name, format!("links file {name} is not in the bundle"))
+            })?;
             read_links(name, text, &h.key, src, tgt, default_rel)?
         }
         _ => compose_links(file.name, &h, src, default_rel, earlier)?,
@@ -429,14 +486,23 @@ fn read_links(
             Some(r) => Relationship::parse(r)
                 .ok_or_else(|| fail(name, format!("line {line}: unknown relationship {r}")))?,
         };
-        let sc = sources
-            .get(s)
-            .ok_or_else(|| fail(name, format!("line {line}: {s} is not a control of {}", src.key)))?;
-        let tc = targets
-            .get(t)
-            .ok_or_else(|| fail(name, format!("line {line}: {t} is not a control of {}", tgt.key)))?;
+        let sc = sources.get(s).ok_or_else(|| {
+            fail(
+                name,
+                format!("line {line}: {s} is not a control of {}", src.key),
+            )
+        })?;
+        let tc = targets.get(t).ok_or_else(|| {
+            fail(
+                name,
+                format!("line {line}: {t} is not a control of {}", tgt.key),
+            )
+        })?;
         if !seen.insert((sc.id, tc.id)) {
-            return Err(fail(name, format!("line {line}: link {s} -> {t} appears twice")));
+            return Err(fail(
+                name,
+                format!("line {line}: link {s} -> {t} appears twice"),
+            ));
         }
         out.push(Link {
             id: link_id(key, sc.id, tc.id),
@@ -459,7 +525,10 @@ fn compose_links(
     earlier: &[Crosswalk],
 ) -> Result<Vec<Link>, BundleError> {
     let [first, second] = h.compose.as_slice() else {
-        return Err(fail(file, "a derived crosswalk composes exactly two crosswalks"));
+        return Err(fail(
+            file,
+            "a derived crosswalk composes exactly two crosswalks",
+        ));
     };
     let find = |k: &str| {
         earlier
@@ -472,14 +541,21 @@ fn compose_links(
         || b.target_framework != h.target_framework
         || a.target_framework != b.source_framework
     {
-        return Err(fail(file, "the composed crosswalks do not chain source -> target"));
+        return Err(fail(
+            file,
+            "the composed crosswalks do not chain source -> target",
+        ));
     }
     let rollup = match h.source_rollup.as_deref() {
         None => false,
         Some("top") => true,
         Some(other) => return Err(fail(file, format!("unknown source_rollup {other}"))),
     };
-    let by_ref: HashMap<&str, &Control> = src.controls.iter().map(|c| (c.reference.as_str(), c)).collect();
+    let by_ref: HashMap<&str, &Control> = src
+        .controls
+        .iter()
+        .map(|c| (c.reference.as_str(), c))
+        .collect();
     let by_id: HashMap<Uuid, &Control> = src.controls.iter().map(|c| (c.id, c)).collect();
     let top = |id: Uuid| -> Uuid {
         let mut c = by_id[&id];
@@ -518,7 +594,9 @@ fn compose_links(
     Ok(order
         .into_iter()
         .map(|(s, t)| {
-            let (rel, via) = composed.remove(&(s, t)).unwrap_or((default_rel, BTreeSet::new()));
+            let (rel, via) = composed
+                .remove(&(s, t))
+                .unwrap_or((default_rel, BTreeSet::new()));
             Link {
                 id: link_id(&h.key, s, t),
                 source: s,

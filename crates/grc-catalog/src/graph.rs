@@ -82,8 +82,11 @@ impl CatalogIndex {
         for (fi, f) in frameworks.iter().enumerate() {
             index.framework_by_id.insert(f.id, fi);
             index.framework_by_key.insert(f.key.clone(), fi);
-            let by_ref: HashMap<&str, Uuid> =
-                f.controls.iter().map(|c| (c.reference.as_str(), c.id)).collect();
+            let by_ref: HashMap<&str, Uuid> = f
+                .controls
+                .iter()
+                .map(|c| (c.reference.as_str(), c.id))
+                .collect();
             for (ci, c) in f.controls.iter().enumerate() {
                 index.control_by_id.insert(c.id, (fi, ci));
                 if let Some(parent) = c.parent.as_deref().and_then(|p| by_ref.get(p)) {
@@ -94,8 +97,16 @@ impl CatalogIndex {
         for (wi, w) in crosswalks.iter().enumerate() {
             for (li, l) in w.links.iter().enumerate() {
                 index.link_by_id.insert(l.id, (wi, li));
-                index.adjacency.entry(l.source).or_default().push((wi, li, false));
-                index.adjacency.entry(l.target).or_default().push((wi, li, true));
+                index
+                    .adjacency
+                    .entry(l.source)
+                    .or_default()
+                    .push((wi, li, false));
+                index
+                    .adjacency
+                    .entry(l.target)
+                    .or_default()
+                    .push((wi, li, true));
             }
         }
         index.frameworks = frameworks;
@@ -194,7 +205,14 @@ impl CatalogIndex {
         overlay: &Overlay,
     ) -> Vec<MappingPath> {
         let tenant_adj = overlay.adjacency();
-        self.paths_with(source, target_framework, max_hops, include_rejected, overlay, &tenant_adj)
+        self.paths_with(
+            source,
+            target_framework,
+            max_hops,
+            include_rejected,
+            overlay,
+            &tenant_adj,
+        )
     }
 
     /// [`Self::paths_from`] for every control of a framework: a crosswalk.
@@ -210,7 +228,14 @@ impl CatalogIndex {
         sources
             .iter()
             .flat_map(|s| {
-                self.paths_with(*s, Some(target_framework), max_hops, include_rejected, overlay, &tenant_adj)
+                self.paths_with(
+                    *s,
+                    Some(target_framework),
+                    max_hops,
+                    include_rejected,
+                    overlay,
+                    &tenant_adj,
+                )
             })
             .collect()
     }
@@ -245,11 +270,18 @@ impl CatalogIndex {
             &mut found,
         );
         // Shortest first, then a stable order; keep a few paths per target.
-        found.sort_by(|a, b| a.target.cmp(&b.target).then(a.hops.len().cmp(&b.hops.len())));
+        found.sort_by(|a, b| {
+            a.target
+                .cmp(&b.target)
+                .then(a.hops.len().cmp(&b.hops.len()))
+        });
         let mut kept: Vec<MappingPath> = Vec::with_capacity(found.len());
         let mut per_target = 0;
         for p in found {
-            if kept.last().is_some_and(|k: &MappingPath| k.target == p.target) {
+            if kept
+                .last()
+                .is_some_and(|k: &MappingPath| k.target == p.target)
+            {
                 per_target += 1;
             } else {
                 per_target = 1;
@@ -259,10 +291,10 @@ impl CatalogIndex {
             }
         }
         kept.sort_by(|a, b| {
-            a.hops
-                .len()
-                .cmp(&b.hops.len())
-                .then_with(|| self.sort_key(a.target, overlay).cmp(&self.sort_key(b.target, overlay)))
+            a.hops.len().cmp(&b.hops.len()).then_with(|| {
+                self.sort_key(a.target, overlay)
+                    .cmp(&self.sort_key(b.target, overlay))
+            })
         });
         kept
     }
@@ -285,7 +317,10 @@ impl CatalogIndex {
             };
             out.push((
                 Hop {
-                    link: LinkRef::Shared { crosswalk: *wi, link: *li },
+                    link: LinkRef::Shared {
+                        crosswalk: *wi,
+                        link: *li,
+                    },
                     reversed: *rev,
                 },
                 next,
@@ -299,7 +334,14 @@ impl CatalogIndex {
             } else {
                 (l.target, l.relationship)
             };
-            out.push((Hop { link: LinkRef::Tenant(*i), reversed: *rev }, next, rel));
+            out.push((
+                Hop {
+                    link: LinkRef::Tenant(*i),
+                    reversed: *rev,
+                },
+                next,
+                rel,
+            ));
         }
         out
     }
@@ -347,7 +389,9 @@ impl CatalogIndex {
         let mut any_rejected = false;
         for hop in hops {
             let rel = match hop.link {
-                LinkRef::Shared { crosswalk, link } => self.crosswalks[crosswalk].links[link].relationship,
+                LinkRef::Shared { crosswalk, link } => {
+                    self.crosswalks[crosswalk].links[link].relationship
+                }
                 LinkRef::Tenant(i) => overlay.links[i].relationship,
             };
             let rel = if hop.reversed { rel.inverse() } else { rel };

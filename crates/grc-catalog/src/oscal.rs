@@ -174,15 +174,25 @@ fn string(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, Osc
             path: format!("{path}.{key}"),
         }),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(_) => Err(OscalError::invalid(&format!("{path}.{key}"), "must be a non-empty string")),
+        Some(_) => Err(OscalError::invalid(
+            &format!("{path}.{key}"),
+            "must be a non-empty string",
+        )),
     }
 }
 
-fn array<'a>(obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a [Value], OscalError> {
+fn array<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a [Value], OscalError> {
     match obj.get(key) {
         None => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
-        Some(_) => Err(OscalError::invalid(&format!("{path}.{key}"), "must be an array")),
+        Some(_) => Err(OscalError::invalid(
+            &format!("{path}.{key}"),
+            "must be an array",
+        )),
     }
 }
 
@@ -193,16 +203,24 @@ fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, OscalE
 
 fn metadata(root: &str, body: &Map<String, Value>) -> Result<Metadata, OscalError> {
     let uuid_text = string(body, "uuid", root)?;
-    let uuid = Uuid::parse_str(&uuid_text)
-        .map_err(|_| OscalError::invalid(&format!("{root}.uuid"), format!("{uuid_text} is not a UUID")))?;
+    let uuid = Uuid::parse_str(&uuid_text).map_err(|_| {
+        OscalError::invalid(
+            &format!("{root}.uuid"),
+            format!("{uuid_text} is not a UUID"),
+        )
+    })?;
     let path = format!("{root}.metadata");
-    let meta = body.get("metadata").ok_or_else(|| OscalError::Missing { path: path.clone() })?;
+    let meta = body
+        .get("metadata")
+        .ok_or_else(|| OscalError::Missing { path: path.clone() })?;
     let meta = object(meta, &path)?;
-    let oscal_version = string(meta, "oscal-version", &path)?;
+    let written = string(meta, "oscal-version", &path)?;
+    // NIST's CPRT exports (the CSF 2.0 catalog among them) write "v1.1.3"; the number is the same.
+    let oscal_version = written.strip_prefix('v').unwrap_or(&written).to_owned();
     if !(oscal_version.starts_with("1.1.") || oscal_version.starts_with("1.2.")) {
         return Err(OscalError::invalid(
             &format!("{path}.oscal-version"),
-            format!("{oscal_version} is not OSCAL 1.1.x or 1.2.x"),
+            format!("{written} is not OSCAL 1.1.x or 1.2.x"),
         ));
     }
     let last_modified = string(meta, "last-modified", &path)?;
@@ -282,7 +300,10 @@ fn walk_container(
             }
         };
         if walk.groups.iter().any(|x| x.reference == reference) {
-            return Err(OscalError::invalid(&gpath, format!("group id {reference} appears twice")));
+            return Err(OscalError::invalid(
+                &gpath,
+                format!("group id {reference} appears twice"),
+            ));
         }
         walk.groups.push(Group {
             reference: reference.clone(),
@@ -308,9 +329,10 @@ fn walk_container(
         }
         let props = array(c, "props", &cpath)?;
         let prop = |name: &'static str| {
-            props.iter().filter_map(Value::as_object).filter(move |p| {
-                p.get("name").and_then(Value::as_str) == Some(name)
-            })
+            props
+                .iter()
+                .filter_map(Value::as_object)
+                .filter(move |p| p.get("name").and_then(Value::as_str) == Some(name))
         };
         // Prefer the plain label (NIST also carries zero-padded and 800-53A variants).
         let label = prop("label")
@@ -318,7 +340,8 @@ fn walk_container(
             .or_else(|| prop("label").next())
             .and_then(|p| p.get("value").and_then(Value::as_str))
             .map(str::to_owned);
-        let withdrawn = prop("status").any(|p| p.get("value").and_then(Value::as_str) == Some("withdrawn"));
+        let withdrawn =
+            prop("status").any(|p| p.get("value").and_then(Value::as_str) == Some("withdrawn"));
         let mut text = String::new();
         for part in array(c, "parts", &cpath)? {
             if part.get("name").and_then(Value::as_str) == Some("statement") {
@@ -330,7 +353,12 @@ fn walk_container(
             id: Uuid::nil(),
             reference: id.clone(),
             title: string(c, "title", &cpath)?,
-            kind: if parent.is_some() { "enhancement" } else { "control" }.to_owned(),
+            kind: if parent.is_some() {
+                "enhancement"
+            } else {
+                "control"
+            }
+            .to_owned(),
             group: group.map(str::to_owned),
             parent: parent.map(str::to_owned),
             tags: c
@@ -416,7 +444,11 @@ fn parse_profile(body: &Map<String, Value>) -> Result<ProfileDocument, OscalErro
         .into_iter()
         .flatten()
         .filter_map(Value::as_object)
-        .filter_map(|r| r.get("uuid").and_then(Value::as_str).map(|u| (u.to_owned(), r)))
+        .filter_map(|r| {
+            r.get("uuid")
+                .and_then(Value::as_str)
+                .map(|u| (u.to_owned(), r))
+        })
         .collect();
     let mut out = Vec::new();
     for (i, imp) in imports.iter().enumerate() {
@@ -427,7 +459,12 @@ fn parse_profile(body: &Map<String, Value>) -> Result<ProfileDocument, OscalErro
         if let Some(uuid) = href.strip_prefix('#') {
             names.push(uuid.to_owned());
             if let Some(r) = resources.get(uuid) {
-                for link in r.get("rlinks").and_then(Value::as_array).into_iter().flatten() {
+                for link in r
+                    .get("rlinks")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(h) = link.get("href").and_then(Value::as_str) {
                         names.push(file_stem(h));
                     }
@@ -438,10 +475,14 @@ fn parse_profile(body: &Map<String, Value>) -> Result<ProfileDocument, OscalErro
         }
         names.sort();
         names.dedup();
-        let (include_ids, include_patterns, with_children) =
-            ids_of(array(imp, "include-controls", &ipath)?, &format!("{ipath}.include-controls"))?;
-        let (exclude_ids, _, _) =
-            ids_of(array(imp, "exclude-controls", &ipath)?, &format!("{ipath}.exclude-controls"))?;
+        let (include_ids, include_patterns, with_children) = ids_of(
+            array(imp, "include-controls", &ipath)?,
+            &format!("{ipath}.include-controls"),
+        )?;
+        let (exclude_ids, _, _) = ids_of(
+            array(imp, "exclude-controls", &ipath)?,
+            &format!("{ipath}.exclude-controls"),
+        )?;
         let include_all = imp.contains_key("include-all");
         if !include_all && include_ids.is_empty() && include_patterns.is_empty() {
             return Err(OscalError::Missing {
@@ -498,11 +539,17 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 
 /// Resolves one profile import against a catalog: the selected controls, in catalog order, with
 /// parents outside the selection cut off and the groups they use.
-pub fn resolve(import: &ProfileImport, catalog: &Framework) -> Result<(Vec<Group>, Vec<Control>), OscalError> {
+pub fn resolve(
+    import: &ProfileImport,
+    catalog: &Framework,
+) -> Result<(Vec<Group>, Vec<Control>), OscalError> {
     let lookup: HashMap<&str, &Control> = catalog
         .controls
         .iter()
-        .flat_map(|c| std::iter::once((c.reference.as_str(), c)).chain(c.aliases.iter().map(move |a| (a.as_str(), c))))
+        .flat_map(|c| {
+            std::iter::once((c.reference.as_str(), c))
+                .chain(c.aliases.iter().map(move |a| (a.as_str(), c)))
+        })
         .collect();
     let missing: Vec<&str> = import
         .include_ids
@@ -518,12 +565,18 @@ pub fn resolve(import: &ProfileImport, catalog: &Framework) -> Result<(Vec<Group
         } else {
             String::new()
         };
-        return Err(OscalError::UnknownControls(format!("{}{more}", shown.join(", "))));
+        return Err(OscalError::UnknownControls(format!(
+            "{}{more}",
+            shown.join(", ")
+        )));
     }
     let mut chosen: BTreeSet<String> = BTreeSet::new();
     for c in &catalog.controls {
         let selected = import.include_all
-            || import.include_ids.iter().any(|id| lookup.get(id.as_str()).is_some_and(|x| x.id == c.id))
+            || import
+                .include_ids
+                .iter()
+                .any(|id| lookup.get(id.as_str()).is_some_and(|x| x.id == c.id))
             || import
                 .include_patterns
                 .iter()
@@ -537,7 +590,9 @@ pub fn resolve(import: &ProfileImport, catalog: &Framework) -> Result<(Vec<Group
         while grew {
             grew = false;
             for c in &catalog.controls {
-                if c.parent.as_ref().is_some_and(|p| chosen.contains(p)) && chosen.insert(c.reference.clone()) {
+                if c.parent.as_ref().is_some_and(|p| chosen.contains(p))
+                    && chosen.insert(c.reference.clone())
+                {
                     grew = true;
                 }
             }
@@ -566,10 +621,10 @@ pub fn resolve(import: &ProfileImport, catalog: &Framework) -> Result<(Vec<Group
     while grew {
         grew = false;
         for g in &catalog.groups {
-            if used.contains(&g.reference) {
-                if let Some(p) = &g.parent {
-                    grew |= used.insert(p.clone());
-                }
+            if used.contains(&g.reference)
+                && let Some(p) = &g.parent
+            {
+                grew |= used.insert(p.clone());
             }
         }
     }
@@ -609,7 +664,10 @@ pub fn catalog_framework(
         licence: licence.to_owned(),
         source: format!(
             "OSCAL {} catalog {} (document {}, last modified {})",
-            doc.metadata.oscal_version, doc.metadata.title, doc.metadata.uuid, doc.metadata.last_modified
+            doc.metadata.oscal_version,
+            doc.metadata.title,
+            doc.metadata.uuid,
+            doc.metadata.last_modified
         ),
         notes: None,
         groups: doc.groups.clone(),
@@ -625,14 +683,22 @@ fn parse_mappings(body: &Map<String, Value>) -> Result<MappingDocument, OscalErr
         path: "mapping-collection.provenance".into(),
     })?;
     let prov = object(prov, "mapping-collection.provenance")?;
-    for key in ["method", "matching-rationale", "status", "mapping-description"] {
+    for key in [
+        "method",
+        "matching-rationale",
+        "status",
+        "mapping-description",
+    ] {
         string(prov, key, "mapping-collection.provenance")?;
     }
     let mappings = array(body, "mappings", "mapping-collection")?;
     let [mapping] = mappings else {
         return Err(OscalError::invalid(
             "mapping-collection.mappings",
-            format!("this reader takes exactly one mapping; found {}", mappings.len()),
+            format!(
+                "this reader takes exactly one mapping; found {}",
+                mappings.len()
+            ),
         ));
     };
     let mpath = "mapping-collection.mappings[0]";
@@ -642,7 +708,11 @@ fn parse_mappings(body: &Map<String, Value>) -> Result<MappingDocument, OscalErr
         let r = mapping.get(key).ok_or_else(|| OscalError::Missing {
             path: format!("{mpath}.{key}"),
         })?;
-        string(object(r, &format!("{mpath}.{key}"))?, "href", &format!("{mpath}.{key}"))
+        string(
+            object(r, &format!("{mpath}.{key}"))?,
+            "href",
+            &format!("{mpath}.{key}"),
+        )
     };
     let (source_href, target_href) = (href("source-resource")?, href("target-resource")?);
     let mut pairs = Vec::new();
@@ -652,11 +722,18 @@ fn parse_mappings(body: &Map<String, Value>) -> Result<MappingDocument, OscalErr
         let m = object(m, &path)?;
         let uuid = string(m, "uuid", &path)?;
         if !uuids.insert(uuid.clone()) {
-            return Err(OscalError::invalid(&path, format!("map uuid {uuid} appears twice")));
+            return Err(OscalError::invalid(
+                &path,
+                format!("map uuid {uuid} appears twice"),
+            ));
         }
         let rel_text = string(m, "relationship", &path)?;
-        let relationship = Relationship::parse(&rel_text)
-            .ok_or_else(|| OscalError::invalid(&format!("{path}.relationship"), format!("unknown relationship {rel_text}")))?;
+        let relationship = Relationship::parse(&rel_text).ok_or_else(|| {
+            OscalError::invalid(
+                &format!("{path}.relationship"),
+                format!("unknown relationship {rel_text}"),
+            )
+        })?;
         let items = |key: &str| -> Result<Vec<String>, OscalError> {
             let list = array(m, key, &path)?;
             if list.is_empty() {
@@ -720,7 +797,10 @@ pub fn export_mappings(header: &ExportHeader<'_>, links: &[ExportLink<'_>]) -> V
     for l in links {
         seed.push_str(&l.id.to_string());
     }
-    let doc_uuid = Uuid::new_v5(&crate::model::ID_NAMESPACE, format!("mapping-collection\u{1f}{}\u{1f}{seed}", header.title).as_bytes());
+    let doc_uuid = Uuid::new_v5(
+        &crate::model::ID_NAMESPACE,
+        format!("mapping-collection\u{1f}{}\u{1f}{seed}", header.title).as_bytes(),
+    );
     let maps: Vec<Value> = links
         .iter()
         .map(|l| {
@@ -776,8 +856,14 @@ mod tests {
 
     #[test]
     fn file_stems_drop_directories_and_extensions() {
-        assert_eq!(file_stem("../../catalog/xml/basic-catalog.xml"), "basic-catalog");
-        assert_eq!(file_stem("https://x/y/NIST_SP-800-53_rev5_catalog.json"), "NIST_SP-800-53_rev5_catalog");
+        assert_eq!(
+            file_stem("../../catalog/xml/basic-catalog.xml"),
+            "basic-catalog"
+        );
+        assert_eq!(
+            file_stem("https://x/y/NIST_SP-800-53_rev5_catalog.json"),
+            "NIST_SP-800-53_rev5_catalog"
+        );
         assert_eq!(file_stem("plain"), "plain");
     }
 }

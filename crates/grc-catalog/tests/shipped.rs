@@ -36,11 +36,16 @@ fn bundle() -> Bundle {
 }
 
 fn fw<'a>(b: &'a Bundle, key: &str) -> &'a Framework {
-    b.framework(key).unwrap_or_else(|| panic!("framework {key}"))
+    b.framework(key)
+        .unwrap_or_else(|| panic!("framework {key}"))
 }
 
 fn refs_where(f: &Framework, pred: impl Fn(&grc_catalog::Control) -> bool) -> Vec<String> {
-    f.controls.iter().filter(|c| pred(c)).map(|c| c.reference.clone()).collect()
+    f.controls
+        .iter()
+        .filter(|c| pred(c))
+        .map(|c| c.reference.clone())
+        .collect()
 }
 
 #[test]
@@ -51,7 +56,10 @@ fn iso27001_2022_annex_a_has_93_controls_in_four_themes_with_the_right_ids() {
         let got = refs_where(iso, |c| c.group.as_deref() == Some(theme));
         let want: Vec<String> = (1..=count).map(|n| format!("{theme}.{n}")).collect();
         assert_eq!(got, want, "theme {theme}");
-        assert!(got.iter().all(|r| iso.control(r).is_some_and(|c| c.kind == "control")));
+        assert!(
+            got.iter()
+                .all(|r| iso.control(r).is_some_and(|c| c.kind == "control"))
+        );
     }
     let annex = refs_where(iso, |c| c.reference.starts_with("A."));
     assert_eq!(annex.len(), 93);
@@ -69,8 +77,14 @@ fn iso27001_2022_annex_a_has_93_controls_in_four_themes_with_the_right_ids() {
     .collect();
     assert_eq!(new, want);
     // Spot checks of titles from the primer's table.
-    assert_eq!(iso.control("A.5.7").map(|c| c.title.as_str()), Some("Threat intelligence"));
-    assert_eq!(iso.control("A.8.34").map(|c| c.title.as_str()), Some("Protection of information systems during audit testing"));
+    assert_eq!(
+        iso.control("A.5.7").map(|c| c.title.as_str()),
+        Some("Threat intelligence")
+    );
+    assert_eq!(
+        iso.control("A.8.34").map(|c| c.title.as_str()),
+        Some("Protection of information systems during audit testing")
+    );
 }
 
 #[test]
@@ -90,7 +104,9 @@ fn iso27001_2022_clauses_are_complete_with_documented_information_flags() {
         let expected = c.reference.rsplit_once('.').map(|(p, _)| p.to_owned());
         assert_eq!(c.parent, expected, "parent of {}", c.reference);
     }
-    let di: BTreeSet<String> = refs_where(iso, |c| c.documented_information).into_iter().collect();
+    let di: BTreeSet<String> = refs_where(iso, |c| c.documented_information)
+        .into_iter()
+        .collect();
     let want_di: BTreeSet<String> = [
         "4.3", "5.2", "6.1.2", "6.1.3", "6.2", "7.2", "7.5.1", "8.1", "8.2", "8.3", "9.1", "9.2.2",
         "9.3.3", "10.2",
@@ -109,16 +125,37 @@ fn iso27001_2013_has_114_controls_in_14_domains() {
     let b = bundle();
     let iso = fw(&b, "iso27001-2013");
     let domain_of = |group: &str| -> String {
-        let g = iso.groups.iter().find(|g| g.reference == group).expect("group");
-        g.parent.clone().filter(|p| p != "A").unwrap_or_else(|| g.reference.clone())
+        let g = iso
+            .groups
+            .iter()
+            .find(|g| g.reference == group)
+            .expect("group");
+        g.parent
+            .clone()
+            .filter(|p| p != "A")
+            .unwrap_or_else(|| g.reference.clone())
     };
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for c in &iso.controls {
-        *counts.entry(domain_of(c.group.as_deref().expect("grouped"))).or_default() += 1;
+        *counts
+            .entry(domain_of(c.group.as_deref().expect("grouped")))
+            .or_default() += 1;
     }
     let want = [
-        ("A.5", 2), ("A.6", 7), ("A.7", 6), ("A.8", 10), ("A.9", 14), ("A.10", 2), ("A.11", 15),
-        ("A.12", 14), ("A.13", 7), ("A.14", 13), ("A.15", 5), ("A.16", 7), ("A.17", 4), ("A.18", 8),
+        ("A.5", 2),
+        ("A.6", 7),
+        ("A.7", 6),
+        ("A.8", 10),
+        ("A.9", 14),
+        ("A.10", 2),
+        ("A.11", 15),
+        ("A.12", 14),
+        ("A.13", 7),
+        ("A.14", 13),
+        ("A.15", 5),
+        ("A.16", 7),
+        ("A.17", 4),
+        ("A.18", 8),
     ];
     let want: BTreeMap<String, usize> = want.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     assert_eq!(counts, want);
@@ -137,21 +174,39 @@ fn iso27701_editions_have_their_controller_and_processor_controls() {
     let tagged = |f: &Framework, t: &str| refs_where(f, |c| c.tags.iter().any(|x| x == t));
     assert_eq!(tagged(v2019, "controller").len(), 31);
     assert_eq!(tagged(v2019, "processor").len(), 18);
-    assert!(tagged(v2019, "controller").iter().all(|r| r.starts_with("A.7.")));
-    assert!(tagged(v2019, "processor").iter().all(|r| r.starts_with("B.8.")));
+    assert!(
+        tagged(v2019, "controller")
+            .iter()
+            .all(|r| r.starts_with("A.7."))
+    );
+    assert!(
+        tagged(v2019, "processor")
+            .iter()
+            .all(|r| r.starts_with("B.8."))
+    );
     let v2025 = fw(&b, "iso27701-2025");
     let a1 = refs_where(v2025, |c| c.reference.starts_with("A.1."));
     let a2 = refs_where(v2025, |c| c.reference.starts_with("A.2."));
     assert_eq!((a1.len(), a2.len()), (31, 18));
     // The +1 renumbering: 2019 A.7.2.1 is 2025 A.1.2.2; B.8.5.8 is A.2.5.9.
-    assert!(v2025.control("A.1.2.2").is_some_and(|c| c.title == v2019.control("A.7.2.1").map(|x| x.title.clone()).unwrap_or_default()));
+    assert!(v2025.control("A.1.2.2").is_some_and(|c| {
+        c.title
+            == v2019
+                .control("A.7.2.1")
+                .map(|x| x.title.clone())
+                .unwrap_or_default()
+    }));
     assert!(v2025.control("A.2.5.9").is_some());
     // Only what the primer saw is confirmed; A.3 is marked unconfirmed.
     let confirmed: BTreeSet<String> = refs_where(v2025, |c| c.confirmed).into_iter().collect();
     let mut want: BTreeSet<String> = (2..=9).map(|n| format!("A.1.2.{n}")).collect();
     want.extend(["A.2.2.2", "A.2.2.4", "A.2.2.5"].map(String::from));
     assert_eq!(confirmed, want);
-    assert!(refs_where(v2025, |c| c.reference.starts_with("A.3.")).iter().all(|r| !v2025.control(r).is_some_and(|c| c.confirmed)));
+    assert!(
+        refs_where(v2025, |c| c.reference.starts_with("A.3."))
+            .iter()
+            .all(|r| !v2025.control(r).is_some_and(|c| c.confirmed))
+    );
 }
 
 #[test]
@@ -166,8 +221,13 @@ fn hipaa_security_rule_matches_the_regulation_table() {
     assert_eq!(hipaa.controls.len(), 68);
     for r in &rows {
         let cite = &r["cfr_citation_45CFR"];
-        let c = hipaa.control(cite).unwrap_or_else(|| panic!("{cite} missing"));
-        assert_eq!(c.citation.as_deref(), Some(format!("45 CFR {cite}").as_str()));
+        let c = hipaa
+            .control(cite)
+            .unwrap_or_else(|| panic!("{cite} missing"));
+        assert_eq!(
+            c.citation.as_deref(),
+            Some(format!("45 CFR {cite}").as_str())
+        );
         match r["element_type"].as_str() {
             "standard" => {
                 assert_eq!(c.kind, "standard", "{cite}");
@@ -182,7 +242,11 @@ fn hipaa_security_rule_matches_the_regulation_table() {
                     other => panic!("{cite}: {other}"),
                 };
                 assert_eq!(c.requirement, Some(want), "{cite}");
-                assert_eq!(c.parent.as_deref(), Some(r["parent_standard"].as_str()), "{cite}");
+                assert_eq!(
+                    c.parent.as_deref(),
+                    Some(r["parent_standard"].as_str()),
+                    "{cite}"
+                );
             }
             other => panic!("{other}"),
         }
@@ -190,9 +254,21 @@ fn hipaa_security_rule_matches_the_regulation_table() {
         assert_eq!(c.group.as_deref(), Some(section), "{cite}");
     }
     let count = |k: &str| hipaa.controls.iter().filter(|c| c.kind == k).count();
-    assert_eq!((count("standard"), count("implementation-specification")), (22, 46));
-    let req = |r: Requirement| hipaa.controls.iter().filter(|c| c.requirement == Some(r)).count();
-    assert_eq!((req(Requirement::Required), req(Requirement::Addressable)), (24, 22));
+    assert_eq!(
+        (count("standard"), count("implementation-specification")),
+        (22, 46)
+    );
+    let req = |r: Requirement| {
+        hipaa
+            .controls
+            .iter()
+            .filter(|c| c.requirement == Some(r))
+            .count()
+    };
+    assert_eq!(
+        (req(Requirement::Required), req(Requirement::Addressable)),
+        (24, 22)
+    );
     // Current numbering for the written contract, the pre-Omnibus label kept as an alias.
     let contract = hipaa.control("164.308(b)(3)").expect("164.308(b)(3)");
     assert_eq!(contract.requirement, Some(Requirement::Required));
@@ -226,11 +302,18 @@ fn sp800_53r5_matches_nist_control_list_and_baseline_profiles() {
     let rows = csv_rows("derived-from-nist/sp800-53r5_controls.csv");
     assert_eq!(nist.controls.len(), rows.len());
     for r in &rows {
-        let c = nist.control(&r["id"]).unwrap_or_else(|| panic!("{} missing", r["id"]));
+        let c = nist
+            .control(&r["id"])
+            .unwrap_or_else(|| panic!("{} missing", r["id"]));
         assert_eq!(c.kind, r["kind"], "{}", r["id"]);
         assert_eq!(c.group.as_deref(), Some(r["family"].as_str()));
         let withdrawn = r["status"] == "withdrawn";
-        assert_eq!(c.status == ControlStatus::Withdrawn, withdrawn, "{}", r["id"]);
+        assert_eq!(
+            c.status == ControlStatus::Withdrawn,
+            withdrawn,
+            "{}",
+            r["id"]
+        );
         let baselines: Vec<&str> = ["low", "moderate", "high", "privacy"]
             .into_iter()
             .filter(|b| r[&format!("baseline_{b}")] == "x")
@@ -240,14 +323,27 @@ fn sp800_53r5_matches_nist_control_list_and_baseline_profiles() {
     assert_eq!(nist.groups.len(), 20);
     for (baseline, file, count) in [
         ("low", "NIST_SP-800-53_rev5_LOW-baseline_profile.json", 149),
-        ("moderate", "NIST_SP-800-53_rev5_MODERATE-baseline_profile.json", 287),
-        ("high", "NIST_SP-800-53_rev5_HIGH-baseline_profile.json", 370),
-        ("privacy", "NIST_SP-800-53_rev5_PRIVACY-baseline_profile.json", 96),
+        (
+            "moderate",
+            "NIST_SP-800-53_rev5_MODERATE-baseline_profile.json",
+            287,
+        ),
+        (
+            "high",
+            "NIST_SP-800-53_rev5_HIGH-baseline_profile.json",
+            370,
+        ),
+        (
+            "privacy",
+            "NIST_SP-800-53_rev5_PRIVACY-baseline_profile.json",
+            96,
+        ),
     ] {
         let want = profile_ids(&format!("nist-sp800-53r5/{file}"));
         assert_eq!(want.len(), count, "{file}");
-        let got: BTreeSet<String> =
-            refs_where(nist, |c| c.baselines.iter().any(|b| b == baseline)).into_iter().collect();
+        let got: BTreeSet<String> = refs_where(nist, |c| c.baselines.iter().any(|b| b == baseline))
+            .into_iter()
+            .collect();
         assert_eq!(got, want, "{baseline} baseline");
     }
 }
@@ -266,7 +362,8 @@ fn csf_2_0_ships_its_active_elements_only() {
     let groups: BTreeSet<String> = csf.groups.iter().map(|g| g.reference.clone()).collect();
     assert_eq!(groups, active("function"));
     assert_eq!(groups.len(), 6);
-    let of = |k: &str| -> BTreeSet<String> { refs_where(csf, |c| c.kind == k).into_iter().collect() };
+    let of =
+        |k: &str| -> BTreeSet<String> { refs_where(csf, |c| c.kind == k).into_iter().collect() };
     assert_eq!(of("category"), active("category"));
     assert_eq!(of("subcategory"), active("subcategory"));
     assert_eq!((of("category").len(), of("subcategory").len()), (22, 106));
@@ -306,7 +403,12 @@ fn shipped_pairs(b: &Bundle, key: &str) -> (usize, BTreeSet<(String, String)>) {
     let pairs = walk
         .links
         .iter()
-        .map(|l| (find(&walk.source_framework, l.source), find(&walk.target_framework, l.target)))
+        .map(|l| {
+            (
+                find(&walk.source_framework, l.source),
+                find(&walk.target_framework, l.target),
+            )
+        })
         .collect();
     (walk.links.len(), pairs)
 }
@@ -325,7 +427,11 @@ fn published_crosswalks_keep_every_nist_link() {
     assert_eq!((n, rows), (278, 278));
     assert_eq!(got, want);
     let controls: BTreeSet<&String> = got.iter().map(|(_, t)| t).collect();
-    assert_eq!(controls.len(), 108, "108 distinct SP 800-53 controls, as NIST reports");
+    assert_eq!(
+        controls.len(),
+        108,
+        "108 distinct SP 800-53 controls, as NIST reports"
+    );
 
     let want = resolved_pairs(
         &b,
@@ -348,9 +454,17 @@ fn derived_hipaa_to_iso_links_equal_the_composition_with_their_paths() {
     let hipaa = fw(&b, "hipaa-sr");
     let nist = fw(&b, "nist-sp800-53r5");
     let iso = fw(&b, "iso27001-2022");
-    let walk = b.crosswalk("hipaa-sr_to_iso27001-2022_derived").expect("derived");
+    let walk = b
+        .crosswalk("hipaa-sr_to_iso27001-2022_derived")
+        .expect("derived");
     assert_eq!(walk.method, Method::Derived);
-    let name = |f: &Framework, id| f.controls.iter().find(|c| c.id == id).map(|c| c.reference.clone()).expect("control");
+    let name = |f: &Framework, id| {
+        f.controls
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.reference.clone())
+            .expect("control")
+    };
     let mut got: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for l in &walk.links {
         let via: BTreeSet<String> = l.via.iter().map(|v| name(nist, *v)).collect();
@@ -370,8 +484,14 @@ fn derived_hipaa_to_iso_links_equal_the_composition_with_their_paths() {
             .iter()
             .map(|r| {
                 (
-                    (resolve(&r["hipaa_standard"]), r["iso27001_2022_ref"].clone()),
-                    r["via_sp800_53r5_controls"].split(' ').map(String::from).collect(),
+                    (
+                        resolve(&r["hipaa_standard"]),
+                        r["iso27001_2022_ref"].clone(),
+                    ),
+                    r["via_sp800_53r5_controls"]
+                        .split(' ')
+                        .map(String::from)
+                        .collect(),
                 )
             })
             .collect();
@@ -389,7 +509,10 @@ fn derived_hipaa_to_iso_links_equal_the_composition_with_their_paths() {
     ]
     .to_vec();
     for r in &never {
-        assert!(!targets.iter().any(|t| t.as_str() == *r), "{r} is never reached");
+        assert!(
+            !targets.iter().any(|t| t.as_str() == *r),
+            "{r} is never reached"
+        );
     }
 }
 

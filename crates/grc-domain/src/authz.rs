@@ -19,21 +19,32 @@ pub enum Operation {
     ManageApiKeys,
     /// Read the tenant's audit trail.
     ReadAuditEvents,
+    /// Read the framework catalogs, crosswalks, and the tenant's own frameworks, links, reviews
+    /// and licensed text.
+    ReadCatalog,
+    /// Add and change the tenant's own frameworks and links, confirm or reject shared links for
+    /// the tenant, attach licensed text, import OSCAL as the tenant's own.
+    ManageCatalog,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 8] = [
         Self::ReadTenant,
         Self::ReadMembers,
         Self::ManageMembers,
         Self::ReadApiKeys,
         Self::ManageApiKeys,
         Self::ReadAuditEvents,
+        Self::ReadCatalog,
+        Self::ManageCatalog,
     ];
 
     /// Whether the operation changes anything (auditors and viewers never may).
     pub fn is_write(self) -> bool {
-        matches!(self, Self::ManageMembers | Self::ManageApiKeys)
+        matches!(
+            self,
+            Self::ManageMembers | Self::ManageApiKeys | Self::ManageCatalog
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +55,8 @@ impl Operation {
             Self::ReadApiKeys => "read_api_keys",
             Self::ManageApiKeys => "manage_api_keys",
             Self::ReadAuditEvents => "read_audit_events",
+            Self::ReadCatalog => "read_catalog",
+            Self::ManageCatalog => "manage_catalog",
         }
     }
 }
@@ -53,7 +66,9 @@ pub fn permits(role: Role, op: Operation) -> bool {
     use Operation::*;
     use Role::*;
     match op {
-        ReadTenant | ReadMembers => true,
+        ReadTenant | ReadMembers | ReadCatalog => true,
+        // Which links count as coverage is a compliance judgement.
+        ManageCatalog => matches!(role, Owner | ComplianceManager),
         ManageMembers | ManageApiKeys => role == Owner,
         ReadApiKeys | ReadAuditEvents => matches!(role, Owner | Auditor),
     }
@@ -66,7 +81,8 @@ mod tests {
     use Role::*;
 
     /// The whole matrix, written out by hand from the product brief: owners do everything,
-    /// auditors read everything and write nothing, the others read the tenant and its members.
+    /// auditors read everything and write nothing, compliance managers also manage the
+    /// catalogs' tenant side, the others read the tenant, its members and the catalogs.
     #[test]
     fn matrix() {
         let expected: &[(Role, &[Operation])] = &[
@@ -79,15 +95,26 @@ mod tests {
                     ReadApiKeys,
                     ManageApiKeys,
                     ReadAuditEvents,
+                    ReadCatalog,
+                    ManageCatalog,
                 ],
             ),
-            (ComplianceManager, &[ReadTenant, ReadMembers]),
-            (Contributor, &[ReadTenant, ReadMembers]),
+            (
+                ComplianceManager,
+                &[ReadTenant, ReadMembers, ReadCatalog, ManageCatalog],
+            ),
+            (Contributor, &[ReadTenant, ReadMembers, ReadCatalog]),
             (
                 Auditor,
-                &[ReadTenant, ReadMembers, ReadApiKeys, ReadAuditEvents],
+                &[
+                    ReadTenant,
+                    ReadMembers,
+                    ReadApiKeys,
+                    ReadAuditEvents,
+                    ReadCatalog,
+                ],
             ),
-            (Viewer, &[ReadTenant, ReadMembers]),
+            (Viewer, &[ReadTenant, ReadMembers, ReadCatalog]),
         ];
         for (role, allowed) in expected {
             for op in Operation::ALL {

@@ -17,6 +17,10 @@ pub use error::StoreError;
 pub use page::{Page, PageRequest};
 pub use repo::api_keys::{ApiKeyRecord, ApiKeySecret, NewApiKey, is_api_key};
 pub use repo::audit::{AuditEntry, AuditVerification};
+pub use repo::catalog::{
+    ControlTextRecord, CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework,
+    ReviewRecord, SyncReport, TenantLinkRecord,
+};
 pub use repo::members::MemberRecord;
 pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
 pub use scope::{PlatformTx, TenantScope, TenantTx, UserTx};
@@ -73,9 +77,13 @@ impl Store {
     }
 
     /// Applies pending migrations. On PostgreSQL, run this as the tables' owner.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    /// Applies the schema migrations, then loads the shipped catalogs (only what changed since
+    /// the last load; see [`Store::sync_catalogs`]).
+    pub async fn migrate(&self) -> Result<SyncReport, StoreError> {
         migration::Migrator::up(&self.db, None).await?;
-        Ok(())
+        let bundle = grc_catalog::Bundle::shipped_static()
+            .map_err(|e| StoreError::Invalid(format!("the shipped catalogs do not load: {e}")))?;
+        self.sync_catalogs(bundle).await
     }
 
     /// Whether migrations are waiting to be applied. Reads the migration table only (the
@@ -116,6 +124,9 @@ impl Store {
         let sql = format!(
             "GRANT USAGE ON SCHEMA public TO \"{role}\";
              GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, users, memberships, api_keys, audit_heads TO \"{role}\";
+             GRANT SELECT, INSERT, UPDATE, DELETE ON catalog_frameworks, catalog_controls, catalog_crosswalks, catalog_mappings TO \"{role}\";
+             GRANT SELECT, UPDATE ON catalog_state TO \"{role}\";
+             GRANT SELECT, INSERT, UPDATE, DELETE ON custom_frameworks, custom_controls, tenant_mappings, mapping_reviews, control_texts TO \"{role}\";
              GRANT SELECT, INSERT ON audit_events TO \"{role}\";
              GRANT SELECT ON seaql_migrations TO \"{role}\";
              GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid) TO \"{role}\";"

@@ -9,11 +9,28 @@ use sea_orm_migration::{MigrationName, MigrationTrait, MigratorTrait, SchemaMana
 
 /// The tenant-owned tables: each has `tenant_id` in its primary key and a row-level security
 /// policy on PostgreSQL. A test checks this list against the database's catalog.
-pub const TENANT_OWNED_TABLES: &[&str] =
-    &["memberships", "api_keys", "audit_events", "audit_heads"];
+pub const TENANT_OWNED_TABLES: &[&str] = &[
+    "memberships",
+    "api_keys",
+    "audit_events",
+    "audit_heads",
+    "custom_frameworks",
+    "custom_controls",
+    "tenant_mappings",
+    "mapping_reviews",
+    "control_texts",
+];
 
 /// The platform tables: shared by all tenants, no tenant column (Citus reference tables).
-pub const PLATFORM_TABLES: &[&str] = &["tenants", "users"];
+pub const PLATFORM_TABLES: &[&str] = &[
+    "tenants",
+    "users",
+    "catalog_state",
+    "catalog_frameworks",
+    "catalog_controls",
+    "catalog_crosswalks",
+    "catalog_mappings",
+];
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,7 +38,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Foundation)]
+        vec![Box::new(Foundation), Box::new(Catalogs)]
     }
 }
 
@@ -203,6 +220,329 @@ impl MigrationTrait for Foundation {
         let sql = match manager.get_database_backend() {
             DbBackend::Postgres => FOUNDATION_POSTGRES,
             DbBackend::Sqlite => FOUNDATION_SQLITE,
+            other => {
+                return Err(DbErr::Migration(format!(
+                    "unsupported database backend {other:?}"
+                )));
+            }
+        };
+        manager.get_connection().execute_unprepared(sql).await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+}
+
+struct Catalogs;
+
+impl MigrationName for Catalogs {
+    fn name(&self) -> &str {
+        "m0002_catalogs"
+    }
+}
+
+/// Shared catalogs (frameworks, controls, crosswalks, links) and each tenant's own frameworks,
+/// links, reviews of shared links and licensed control text. Control attributes that are only
+/// read (tags, citation, baselines, ...) are one JSON text column; everything that is joined on,
+/// filtered by the database or constrained has its own column.
+const CATALOGS_POSTGRES: &str = r#"
+CREATE TABLE catalog_state (
+  id smallint PRIMARY KEY CHECK (id = 1),
+  revision bigint NOT NULL,
+  bundle_version text NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+
+CREATE TABLE catalog_frameworks (
+  id uuid PRIMARY KEY,
+  key text NOT NULL UNIQUE CHECK (key ~ '^[a-z0-9][a-z0-9._-]{0,79}$'),
+  name text NOT NULL CHECK (length(name) BETWEEN 1 AND 300),
+  version text NOT NULL,
+  publisher text NOT NULL,
+  kind text NOT NULL,
+  licence text NOT NULL,
+  source text NOT NULL,
+  notes text,
+  groups text NOT NULL,
+  origin text NOT NULL CHECK (origin IN ('bundle', 'oscal')),
+  import_name text,
+  import_uuid uuid,
+  checksum text NOT NULL,
+  loaded_at timestamptz NOT NULL
+);
+
+CREATE TABLE catalog_controls (
+  id uuid PRIMARY KEY,
+  framework_id uuid NOT NULL REFERENCES catalog_frameworks (id),
+  ref text NOT NULL,
+  title text NOT NULL,
+  kind text NOT NULL,
+  group_ref text,
+  parent_ref text,
+  status text NOT NULL CHECK (status IN ('active', 'withdrawn')),
+  sort integer NOT NULL,
+  attributes text NOT NULL,
+  content_hash text NOT NULL,
+  retired boolean NOT NULL DEFAULT false,
+  UNIQUE (framework_id, ref)
+);
+
+CREATE TABLE catalog_crosswalks (
+  id uuid PRIMARY KEY,
+  key text NOT NULL UNIQUE,
+  source_framework_id uuid NOT NULL REFERENCES catalog_frameworks (id),
+  target_framework_id uuid NOT NULL REFERENCES catalog_frameworks (id),
+  method text NOT NULL CHECK (method IN ('published', 'derived')),
+  source text NOT NULL,
+  retrieved text,
+  comprehensive boolean NOT NULL,
+  checksum text NOT NULL,
+  loaded_at timestamptz NOT NULL
+);
+
+CREATE TABLE catalog_mappings (
+  id uuid PRIMARY KEY,
+  crosswalk_id uuid NOT NULL REFERENCES catalog_crosswalks (id),
+  source_control_id uuid NOT NULL REFERENCES catalog_controls (id),
+  target_control_id uuid NOT NULL REFERENCES catalog_controls (id),
+  relationship text NOT NULL CHECK (relationship IN ('equivalent-to', 'equal-to', 'subset-of', 'superset-of', 'intersects-with')),
+  via text NOT NULL,
+  retired boolean NOT NULL DEFAULT false,
+  UNIQUE (crosswalk_id, source_control_id, target_control_id)
+);
+
+INSERT INTO catalog_state (id, revision, bundle_version, updated_at) VALUES (1, 0, '', now());
+
+CREATE TABLE custom_frameworks (
+  tenant_id uuid NOT NULL REFERENCES tenants (id),
+  id uuid NOT NULL,
+  key text NOT NULL CHECK (key ~ '^[a-z0-9][a-z0-9._-]{0,79}$'),
+  name text NOT NULL CHECK (length(name) BETWEEN 1 AND 300),
+  version text NOT NULL,
+  publisher text NOT NULL,
+  kind text NOT NULL,
+  source text NOT NULL,
+  notes text,
+  groups text NOT NULL,
+  origin text NOT NULL CHECK (origin IN ('manual', 'oscal')),
+  import_name text,
+  import_uuid uuid,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, key)
+);
+
+CREATE TABLE custom_controls (
+  tenant_id uuid NOT NULL,
+  id uuid NOT NULL,
+  framework_id uuid NOT NULL,
+  ref text NOT NULL CHECK (length(ref) BETWEEN 1 AND 100),
+  title text NOT NULL CHECK (length(title) BETWEEN 1 AND 500),
+  kind text NOT NULL,
+  group_ref text,
+  parent_ref text,
+  status text NOT NULL CHECK (status IN ('active', 'withdrawn')),
+  sort integer NOT NULL,
+  attributes text NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, framework_id, ref),
+  FOREIGN KEY (tenant_id, framework_id) REFERENCES custom_frameworks (tenant_id, id) ON DELETE CASCADE
+);
+
+CREATE TABLE tenant_mappings (
+  tenant_id uuid NOT NULL REFERENCES tenants (id),
+  id uuid NOT NULL,
+  source_catalog_control uuid REFERENCES catalog_controls (id),
+  source_custom_control uuid,
+  target_catalog_control uuid REFERENCES catalog_controls (id),
+  target_custom_control uuid,
+  relationship text NOT NULL CHECK (relationship IN ('equivalent-to', 'equal-to', 'subset-of', 'superset-of', 'intersects-with')),
+  note text,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  CHECK ((source_catalog_control IS NULL) <> (source_custom_control IS NULL)),
+  CHECK ((target_catalog_control IS NULL) <> (target_custom_control IS NULL)),
+  FOREIGN KEY (tenant_id, source_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant_id, target_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE
+);
+
+CREATE TABLE mapping_reviews (
+  tenant_id uuid NOT NULL REFERENCES tenants (id),
+  mapping_id uuid NOT NULL REFERENCES catalog_mappings (id),
+  state text NOT NULL CHECK (state IN ('confirmed', 'rejected')),
+  note text,
+  reviewed_by text NOT NULL,
+  reviewed_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, mapping_id)
+);
+
+CREATE TABLE control_texts (
+  tenant_id uuid NOT NULL REFERENCES tenants (id),
+  control_id uuid NOT NULL REFERENCES catalog_controls (id),
+  text text NOT NULL CHECK (length(text) BETWEEN 1 AND 100000),
+  source text,
+  updated_by text NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, control_id)
+);
+
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['custom_frameworks', 'custom_controls', 'tenant_mappings', 'mapping_reviews', 'control_texts'] LOOP
+    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format(
+      'CREATE POLICY tenant_isolation ON %I USING (tenant_id = grc_current_tenant()) WITH CHECK (tenant_id = grc_current_tenant())',
+      t);
+  END LOOP;
+END $$;
+"#;
+
+const CATALOGS_SQLITE: &str = r#"
+CREATE TABLE catalog_state (
+  id integer PRIMARY KEY NOT NULL CHECK (id = 1),
+  revision integer NOT NULL,
+  bundle_version text NOT NULL,
+  updated_at text NOT NULL
+);
+CREATE TABLE catalog_frameworks (
+  id blob PRIMARY KEY NOT NULL,
+  key text NOT NULL UNIQUE,
+  name text NOT NULL,
+  version text NOT NULL,
+  publisher text NOT NULL,
+  kind text NOT NULL,
+  licence text NOT NULL,
+  source text NOT NULL,
+  notes text,
+  groups text NOT NULL,
+  origin text NOT NULL CHECK (origin IN ('bundle', 'oscal')),
+  import_name text,
+  import_uuid blob,
+  checksum text NOT NULL,
+  loaded_at text NOT NULL
+);
+CREATE TABLE catalog_controls (
+  id blob PRIMARY KEY NOT NULL,
+  framework_id blob NOT NULL REFERENCES catalog_frameworks (id),
+  ref text NOT NULL,
+  title text NOT NULL,
+  kind text NOT NULL,
+  group_ref text,
+  parent_ref text,
+  status text NOT NULL CHECK (status IN ('active', 'withdrawn')),
+  sort integer NOT NULL,
+  attributes text NOT NULL,
+  content_hash text NOT NULL,
+  retired boolean NOT NULL DEFAULT false,
+  UNIQUE (framework_id, ref)
+);
+CREATE TABLE catalog_crosswalks (
+  id blob PRIMARY KEY NOT NULL,
+  key text NOT NULL UNIQUE,
+  source_framework_id blob NOT NULL REFERENCES catalog_frameworks (id),
+  target_framework_id blob NOT NULL REFERENCES catalog_frameworks (id),
+  method text NOT NULL CHECK (method IN ('published', 'derived')),
+  source text NOT NULL,
+  retrieved text,
+  comprehensive boolean NOT NULL,
+  checksum text NOT NULL,
+  loaded_at text NOT NULL
+);
+CREATE TABLE catalog_mappings (
+  id blob PRIMARY KEY NOT NULL,
+  crosswalk_id blob NOT NULL REFERENCES catalog_crosswalks (id),
+  source_control_id blob NOT NULL REFERENCES catalog_controls (id),
+  target_control_id blob NOT NULL REFERENCES catalog_controls (id),
+  relationship text NOT NULL CHECK (relationship IN ('equivalent-to', 'equal-to', 'subset-of', 'superset-of', 'intersects-with')),
+  via text NOT NULL,
+  retired boolean NOT NULL DEFAULT false,
+  UNIQUE (crosswalk_id, source_control_id, target_control_id)
+);
+INSERT INTO catalog_state (id, revision, bundle_version, updated_at) VALUES (1, 0, '', '1970-01-01T00:00:00Z');
+CREATE TABLE custom_frameworks (
+  tenant_id blob NOT NULL REFERENCES tenants (id),
+  id blob NOT NULL,
+  key text NOT NULL,
+  name text NOT NULL,
+  version text NOT NULL,
+  publisher text NOT NULL,
+  kind text NOT NULL,
+  source text NOT NULL,
+  notes text,
+  groups text NOT NULL,
+  origin text NOT NULL CHECK (origin IN ('manual', 'oscal')),
+  import_name text,
+  import_uuid blob,
+  created_at text NOT NULL,
+  updated_at text NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, key)
+) WITHOUT ROWID;
+CREATE TABLE custom_controls (
+  tenant_id blob NOT NULL,
+  id blob NOT NULL,
+  framework_id blob NOT NULL,
+  ref text NOT NULL CHECK (length(ref) BETWEEN 1 AND 100),
+  title text NOT NULL CHECK (length(title) BETWEEN 1 AND 500),
+  kind text NOT NULL,
+  group_ref text,
+  parent_ref text,
+  status text NOT NULL CHECK (status IN ('active', 'withdrawn')),
+  sort integer NOT NULL,
+  attributes text NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, framework_id, ref),
+  FOREIGN KEY (tenant_id, framework_id) REFERENCES custom_frameworks (tenant_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE tenant_mappings (
+  tenant_id blob NOT NULL REFERENCES tenants (id),
+  id blob NOT NULL,
+  source_catalog_control blob REFERENCES catalog_controls (id),
+  source_custom_control blob,
+  target_catalog_control blob REFERENCES catalog_controls (id),
+  target_custom_control blob,
+  relationship text NOT NULL CHECK (relationship IN ('equivalent-to', 'equal-to', 'subset-of', 'superset-of', 'intersects-with')),
+  note text,
+  created_by text NOT NULL,
+  created_at text NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  CHECK ((source_catalog_control IS NULL) <> (source_custom_control IS NULL)),
+  CHECK ((target_catalog_control IS NULL) <> (target_custom_control IS NULL)),
+  FOREIGN KEY (tenant_id, source_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant_id, target_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE mapping_reviews (
+  tenant_id blob NOT NULL REFERENCES tenants (id),
+  mapping_id blob NOT NULL REFERENCES catalog_mappings (id),
+  state text NOT NULL CHECK (state IN ('confirmed', 'rejected')),
+  note text,
+  reviewed_by text NOT NULL,
+  reviewed_at text NOT NULL,
+  PRIMARY KEY (tenant_id, mapping_id)
+) WITHOUT ROWID;
+CREATE TABLE control_texts (
+  tenant_id blob NOT NULL REFERENCES tenants (id),
+  control_id blob NOT NULL REFERENCES catalog_controls (id),
+  text text NOT NULL CHECK (length(text) BETWEEN 1 AND 100000),
+  source text,
+  updated_by text NOT NULL,
+  updated_at text NOT NULL,
+  PRIMARY KEY (tenant_id, control_id)
+) WITHOUT ROWID;
+"#;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Catalogs {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let sql = match manager.get_database_backend() {
+            DbBackend::Postgres => CATALOGS_POSTGRES,
+            DbBackend::Sqlite => CATALOGS_SQLITE,
             other => {
                 return Err(DbErr::Migration(format!(
                     "unsupported database backend {other:?}"

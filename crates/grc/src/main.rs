@@ -68,6 +68,36 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Framework catalogs: list them, import OSCAL.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// List the frameworks (shared, and a tenant's own with --tenant).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Import an OSCAL catalog or profile (JSON, OSCAL 1.1.x or 1.2.x): as a shared framework,
+    /// or with --tenant as that tenant's own; a mapping-collection adds the tenant's own links.
+    /// All or nothing.
+    Import {
+        /// The OSCAL JSON file.
+        file: std::path::PathBuf,
+        /// The new framework's key (default: the file name, lower-cased).
+        #[arg(long)]
+        key: Option<String>,
+        /// Import for this tenant only.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// For a profile: the framework key to resolve it against.
+        #[arg(long)]
+        against: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +171,129 @@ fn parse_ttl(s: &str) -> anyhow::Result<Duration> {
 
 fn user_input<T>(r: Result<T, grc_domain::DomainError>) -> anyhow::Result<T> {
     r.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn default_key(file: &std::path::Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let key: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    key.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned()
+}
+
+async fn catalog_command(settings: &Settings, command: CatalogCommand) -> anyhow::Result<ExitCode> {
+    let store = store_for_commands(settings).await?;
+    let cache = grc_api::catalog::CatalogCache::new();
+    match command {
+        CatalogCommand::List { tenant } => {
+            let index = cache.current(&store).await?;
+            for f in index.frameworks() {
+                println!(
+                    "{:<24} {:>5} controls  {} ({})",
+                    f.key,
+                    f.controls.len(),
+                    f.name,
+                    f.version
+                );
+            }
+            if let Some(slug) = tenant {
+                let t = tenant_by_slug(&store, &slug).await?;
+                let tx = store.tenant_tx(TenantScope::new(t.id)).await?;
+                for c in tx.custom_frameworks().await? {
+                    let full = tx.custom_framework(c.framework.id).await?;
+                    let n = full.map_or(0, |f| f.framework.controls.len());
+                    println!(
+                        "{:<24} {:>5} controls  {} ({}) [{}]",
+                        c.framework.key, n, c.framework.name, c.framework.version, slug
+                    );
+                }
+                tx.commit().await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogCommand::Import {
+            file,
+            key,
+            tenant,
+            against,
+        } => {
+            let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
+            let limit = grc_catalog::oscal::MAX_DOCUMENT_BYTES;
+            if meta.len() > limit as u64 {
+                bail!(
+                    "{}: the document is {} bytes; the limit is {limit} bytes",
+                    file.display(),
+                    meta.len()
+                );
+            }
+            let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+            let key = key.unwrap_or_else(|| default_key(&file));
+            let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            let req = grc_api::catalog::ImportRequest {
+                bytes: &bytes,
+                key: &key,
+                file_name: file_name.as_deref(),
+                resolve_against: against.as_deref(),
+            };
+            let fail =
+                |e: grc_api::catalog::ImportError| anyhow::anyhow!("{}: {e}", file.display());
+            match tenant {
+                None => {
+                    let imported = grc_api::catalog::import_shared(&store, &req)
+                        .await
+                        .map_err(fail)?;
+                    println!(
+                        "imported shared framework {} ({} controls)",
+                        imported.framework.key,
+                        imported.framework.controls.len()
+                    );
+                }
+                Some(slug) => {
+                    let t = tenant_by_slug(&store, &slug).await?;
+                    let index = cache.current(&store).await?;
+                    let mut tx = store.tenant_tx(TenantScope::new(t.id)).await?;
+                    let imported = grc_api::catalog::import_for_tenant(&mut tx, index, &req)
+                        .await
+                        .map_err(fail)?;
+                    tx.append_audit(grc_store::AuditEntry {
+                        actor: Actor::System("cli".into()),
+                        action: "framework.import".into(),
+                        subject_type: "framework".into(),
+                        subject_id: imported.framework.id.to_string(),
+                        change: serde_json::json!({
+                            "key": imported.framework.key,
+                            "controls": imported.framework.controls.len(),
+                            "links": imported.links_added,
+                        }),
+                    })
+                    .await?;
+                    tx.commit().await?;
+                    if imported.links_added > 0 {
+                        println!("added {} links for tenant {slug}", imported.links_added);
+                    } else {
+                        println!(
+                            "imported framework {} ({} controls) for tenant {slug}",
+                            imported.framework.key,
+                            imported.framework.controls.len()
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 async fn store_for_commands(settings: &Settings) -> anyhow::Result<Store> {
@@ -232,9 +385,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             grc_worker::run(store, rx).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Catalog { command } => catalog_command(&settings, command).await,
         Command::Migrate => {
-            grc_api::migrate(&settings).await?;
+            let r = grc_api::migrate(&settings).await?;
             println!("migrations applied");
+            println!(
+                "catalogs: {} frameworks loaded, {} unchanged; controls {} added, {} changed, {} retired; \
+                 crosswalks {} loaded, {} unchanged; links {} added, {} changed, {} retired; revision {}",
+                r.frameworks_loaded,
+                r.frameworks_unchanged,
+                r.controls_inserted,
+                r.controls_updated,
+                r.controls_retired,
+                r.crosswalks_loaded,
+                r.crosswalks_unchanged,
+                r.links_inserted,
+                r.links_updated,
+                r.links_retired,
+                r.revision
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant {

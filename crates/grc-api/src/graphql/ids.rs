@@ -13,6 +13,9 @@ pub enum Kind {
     Membership,
     ApiKey,
     AuditEvent,
+    Framework,
+    Control,
+    Mapping,
 }
 
 impl Kind {
@@ -23,6 +26,9 @@ impl Kind {
             Self::Membership => "Membership",
             Self::ApiKey => "ApiKey",
             Self::AuditEvent => "AuditEvent",
+            Self::Framework => "Framework",
+            Self::Control => "Control",
+            Self::Mapping => "Mapping",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -32,6 +38,9 @@ impl Kind {
             Self::Membership,
             Self::ApiKey,
             Self::AuditEvent,
+            Self::Framework,
+            Self::Control,
+            Self::Mapping,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

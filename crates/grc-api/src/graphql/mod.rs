@@ -1,6 +1,7 @@
 //! The GraphQL schema: Relay nodes and connections, mutation payloads with `userErrors`, and the
 //! single authorization guard every tenant-scoped resolver calls.
 
+pub mod catalog;
 pub mod connection;
 pub mod ids;
 pub mod mutation;
@@ -17,7 +18,17 @@ use grc_domain::authz::{Operation, permits};
 use grc_domain::tenancy::Role;
 use grc_store::{Store, TenantRecord, TenantScope};
 
-pub type GrcSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+pub type GrcSchema = Schema<QueryRoot, MutationRoot, subscription::Subscription>;
+
+/// The query root: the foundation's fields and the catalogs'.
+#[derive(Debug, Default, async_graphql::MergedObject)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(query::Query, catalog::CatalogQuery);
+
+/// The mutation root.
+#[derive(Debug, Default, async_graphql::MergedObject)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(mutation::Mutation, catalog::CatalogMutation);
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).
 #[derive(Debug, Clone, Copy)]
@@ -46,12 +57,16 @@ pub fn build_schema(
     cache: Option<std::sync::Arc<crate::auth::AuthCache>>,
     limits: SchemaLimits,
 ) -> GrcSchema {
-    let mut b = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .extension(crate::limits::Limits::new(limits))
-        .extension(async_graphql::extensions::Tracing)
-        // Parser recursion (nested lists and objects in values) is bounded as well. Directives
-        // are limited by our extension: async-graphql's check expands fragment spreads.
-        .limit_recursive_depth(64);
+    let mut b = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        subscription::Subscription,
+    )
+    .extension(crate::limits::Limits::new(limits))
+    .extension(async_graphql::extensions::Tracing)
+    // Parser recursion (nested lists and objects in values) is bounded as well. Directives
+    // are limited by our extension: async-graphql's check expands fragment spreads.
+    .limit_recursive_depth(64);
     if let Some(store) = store {
         b = b.data(store);
     }
@@ -61,6 +76,7 @@ pub fn build_schema(
     if let Some(cache) = cache {
         b = b.data(cache);
     }
+    b = b.data(std::sync::Arc::new(crate::catalog::CatalogCache::new()));
     b.finish()
 }
 

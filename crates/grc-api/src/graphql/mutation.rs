@@ -30,7 +30,7 @@ fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)>
 }
 
 /// Appends the audit event of a change made through the API.
-async fn record(
+pub(crate) async fn record(
     tx: &mut TenantTx,
     az: &super::Authorized,
     action: &str,
@@ -52,7 +52,7 @@ async fn record(
 /// Commits, drops this replica's cached credentials the change made stale (before the answer
 /// goes out, so the caller's next request sees the change), and tells live subscribers and the
 /// other replicas about the audit events the transaction wrote.
-async fn commit(ctx: &Context<'_>, tx: TenantTx) -> Result<(), MutationError> {
+pub(crate) async fn commit(ctx: &Context<'_>, tx: TenantTx) -> Result<(), MutationError> {
     let events = tx.commit().await?;
     announce(ctx, events).await;
     Ok(())

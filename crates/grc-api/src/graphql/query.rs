@@ -60,7 +60,7 @@ impl Viewer {
 }
 
 /// A connection costs its page size times what each item selects.
-fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+pub(crate) fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let page = first
         .or(last)
         .unwrap_or(super::connection::DEFAULT_PAGE)
@@ -309,6 +309,9 @@ async fn resolve_node(
                 .await
                 .map_err(StoreErrorExt)?;
             Ok(k.map(|k| Node::ApiKey(ApiKey(k))))
+        }
+        Kind::Framework | Kind::Control | Kind::Mapping => {
+            super::catalog::resolve_node(ctx, gid.kind, gid.id).await
         }
         Kind::AuditEvent => {
             if current.is_none() {

@@ -43,6 +43,9 @@ pub enum Node {
     Membership(Membership),
     ApiKey(ApiKey),
     AuditEvent(AuditEvent),
+    Framework(super::catalog::Framework),
+    Control(super::catalog::Control),
+    Mapping(super::catalog::Mapping),
 }
 
 /// A covered entity, business associate, or hybrid entity running its ISMS on grc.

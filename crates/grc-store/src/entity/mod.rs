@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit_event;
 pub mod audit_head;
+pub mod catalog;
 pub mod membership;
 pub mod tenant;
 pub mod user;

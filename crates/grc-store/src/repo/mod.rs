@@ -1,5 +1,6 @@
 pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod catalog;
 pub(crate) mod members;
 pub(crate) mod platform;
 
