@@ -29,16 +29,16 @@ impl CatalogCache {
     /// The index at the database's current revision (one indexed read when nothing changed).
     pub async fn current(&self, store: &Store) -> Result<Arc<CatalogIndex>, StoreError> {
         let revision = store.catalog_revision().await?;
-        if let Some(idx) = self.current.read().await.as_ref() {
-            if idx.revision == revision {
-                return Ok(idx.clone());
-            }
+        if let Some(idx) = self.current.read().await.as_ref()
+            && idx.revision == revision
+        {
+            return Ok(idx.clone());
         }
         let _one_loader = self.reload.lock().await;
-        if let Some(idx) = self.current.read().await.as_ref() {
-            if idx.revision >= revision {
-                return Ok(idx.clone());
-            }
+        if let Some(idx) = self.current.read().await.as_ref()
+            && idx.revision >= revision
+        {
+            return Ok(idx.clone());
         }
         let idx = Arc::new(store.load_catalog().await?);
         *self.current.write().await = Some(idx.clone());

@@ -318,13 +318,13 @@ pub fn check_framework(f: &Framework) -> Result<(), String> {
         return Err("a group ref appears twice".into());
     }
     for g in &f.groups {
-        if let Some(p) = &g.parent {
-            if !groups.contains(p.as_str()) {
-                return Err(format!(
-                    "group {} names a missing parent group {p}",
-                    g.reference
-                ));
-            }
+        if let Some(p) = &g.parent
+            && !groups.contains(p.as_str())
+        {
+            return Err(format!(
+                "group {} names a missing parent group {p}",
+                g.reference
+            ));
         }
     }
     let refs: HashMap<&str, &Control> = f
@@ -333,18 +333,18 @@ pub fn check_framework(f: &Framework) -> Result<(), String> {
         .map(|c| (c.reference.as_str(), c))
         .collect();
     for c in &f.controls {
-        if let Some(g) = &c.group {
-            if !groups.contains(g.as_str()) {
-                return Err(format!("control {} names a missing group {g}", c.reference));
-            }
+        if let Some(g) = &c.group
+            && !groups.contains(g.as_str())
+        {
+            return Err(format!("control {} names a missing group {g}", c.reference));
         }
-        if let Some(p) = &c.parent {
-            if !refs.contains_key(p.as_str()) {
-                return Err(format!(
-                    "control {} names a missing parent {p}",
-                    c.reference
-                ));
-            }
+        if let Some(p) = &c.parent
+            && !refs.contains_key(p.as_str())
+        {
+            return Err(format!(
+                "control {} names a missing parent {p}",
+                c.reference
+            ));
         }
         // Walk up: a chain longer than the framework means a cycle.
         let mut seen = 0usize;
