@@ -177,7 +177,7 @@ fn user_id_of(id: &ID) -> Result<UserId, MutationError> {
         .ok_or_else(|| DomainError::not_found("member", "userId").into())
 }
 
-#[Object]
+#[Object(name = "FoundationMutation")]
 impl Mutation {
     /// Creates a tenant with its first owner (platform operators only).
     async fn create_tenant(

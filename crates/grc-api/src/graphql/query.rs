@@ -74,7 +74,7 @@ fn parse_uuid_key(s: &str) -> Option<Uuid> {
     Uuid::try_parse(s).ok()
 }
 
-#[Object]
+#[Object(name = "FoundationQuery")]
 impl Query {
     /// Fetches any object by its global id. Objects of other tenants are null.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
