@@ -16,6 +16,52 @@ async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
+/// A framework of the tenant's own with one control, a link from it to ISO A.5.1, a review of
+/// a derived link, and licensed text on A.5.1: one row in each tenant-owned catalog table.
+async fn populate_catalog_tables(app: &TestApp, token: &str) {
+    let created = app
+        .gql(
+            token,
+            None,
+            r#"mutation { createFramework(input: {key: "contract", name: "Contract schedule", version: "1",
+                 controls: [{ref: "S-1", title: "Encrypt backups"}]}) {
+                 framework { control(ref: "S-1") { id } } userErrors { message } } }"#,
+            serde_json::json!({}),
+        )
+        .await;
+    let own = created.data()["createFramework"]["framework"]["control"]["id"].clone();
+    let iso = app
+        .gql(
+            token,
+            None,
+            r#"{ framework(key: "iso27001-2022") { control(ref: "A.5.1") { id
+                 mappings(toFramework: "hipaa-sr") { hops { mapping { id } } } } } }"#,
+            serde_json::json!({}),
+        )
+        .await;
+    let control = &iso.data()["framework"]["control"];
+    let derived = control["mappings"][0]["hops"][0]["mapping"]["id"].clone();
+    let r = app
+        .gql(
+            token,
+            None,
+            r#"mutation($own: ID!, $iso: ID!, $link: ID!) {
+                 a: addMapping(input: {sourceControlId: $own, targetControlId: $iso, relationship: SUBSET_OF}) { userErrors { message } }
+                 b: confirmMapping(input: {mappingId: $link}) { userErrors { message } }
+                 c: setLicensedText(input: {controlId: $iso, text: "licensed wording"}) { userErrors { message } } }"#,
+            serde_json::json!({ "own": own, "iso": control["id"], "link": derived }),
+        )
+        .await;
+    for m in ["a", "b", "c"] {
+        assert_eq!(
+            r.data()[m]["userErrors"],
+            serde_json::json!([]),
+            "{:?}",
+            r.body
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_role_sees_only_its_tenant() {
     let app = TestApp::spawn(Backend::Postgres).await;
@@ -36,6 +82,10 @@ async fn app_role_sees_only_its_tenant() {
         "{:?}",
         key.body
     );
+
+    // Both tenants write a row into every catalog table of their own.
+    populate_catalog_tables(&app, a.token("owner")).await;
+    populate_catalog_tables(&app, b.token("owner")).await;
 
     // The superuser sees both tenants' rows.
     for t in TENANT_OWNED_TABLES {

@@ -501,7 +501,7 @@ impl Control {
     }
     /// Links from this control, direct (`maxHops: 1`) or through other frameworks (up to 3),
     /// each with its path; rejected links are left out unless asked for.
-    #[graphql(complexity = "50 * child_complexity")]
+    #[graphql(complexity = "10 * child_complexity")]
     async fn mappings(
         &self,
         to_framework: Option<String>,
@@ -532,7 +532,17 @@ impl Control {
 }
 
 fn hops_arg(max_hops: i32) -> Result<usize> {
-    let max = i32::try_from(MAX_HOPS).unwrap_or(3);
+    hops_arg_up_to(max_hops, MAX_HOPS)
+}
+
+/// A whole framework's crosswalk walks at most this many links per path (three would touch
+/// millions of paths from SP 800-53's 1,196 controls).
+const MAX_CROSSWALK_HOPS: usize = 2;
+/// The most paths one crosswalk answer carries.
+const MAX_CROSSWALK_PATHS: usize = 20_000;
+
+fn hops_arg_up_to(max_hops: i32, limit: usize) -> Result<usize> {
+    let max = i32::try_from(limit).unwrap_or(3);
     if (1..=max).contains(&max_hops) {
         Ok(usize::try_from(max_hops).unwrap_or(1))
     } else {
@@ -844,7 +854,7 @@ impl Crosswalk {
         i32::try_from(self.paths.len()).unwrap_or(i32::MAX)
     }
     /// The paths, grouped by source control in the source framework's order.
-    #[graphql(complexity = "1000 * child_complexity")]
+    #[graphql(complexity = "10 * child_complexity")]
     async fn entries(&self) -> Vec<MappingPath> {
         self.paths
             .iter()
@@ -855,7 +865,7 @@ impl Crosswalk {
             .collect()
     }
     /// Source controls with no path to the target framework.
-    #[graphql(complexity = "100 * child_complexity")]
+    #[graphql(complexity = "10 * child_complexity")]
     async fn unmapped(&self) -> Vec<Control> {
         let mapped: HashSet<Uuid> = self.paths.iter().map(|p| p.source).collect();
         self.sources
@@ -881,7 +891,7 @@ fn compute_crosswalk(
     include_rejected: bool,
     group: Option<&str>,
 ) -> Result<Crosswalk> {
-    let hops = hops_arg(max_hops)?;
+    let hops = hops_arg_up_to(max_hops, MAX_CROSSWALK_HOPS)?;
     let from_id = framework_arg(v, from)
         .ok_or_else(|| gql_error(ErrorCode::NotFound, "from is not a framework"))?;
     let to_id = framework_arg(v, to)
@@ -963,7 +973,7 @@ impl CatalogQuery {
     }
 
     /// Every path from `from`'s controls to `to`'s (frameworks by global id or key): direct
-    /// links with `maxHops: 1`, chains through other frameworks with more (at most 3), each with
+    /// links with `maxHops: 1`, chains through another framework with 2, each with
     /// the path that produced it and the tenant's state. `group` limits the source controls.
     #[graphql(complexity = "10 + child_complexity")]
     async fn crosswalk(
