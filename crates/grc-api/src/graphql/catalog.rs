@@ -915,6 +915,15 @@ fn compute_crosswalk(
     let paths = v
         .index
         .crosswalk(&sources, to_id, hops, include_rejected, &v.overlay);
+    if paths.len() > MAX_CROSSWALK_PATHS {
+        return Err(gql_error(
+            ErrorCode::BadUserInput,
+            format!(
+                "the crosswalk has {} paths, more than {MAX_CROSSWALK_PATHS}: narrow it with group or maxHops: 1",
+                paths.len()
+            ),
+        ));
+    }
     Ok(Crosswalk {
         view: v.clone(),
         from: from_id,
