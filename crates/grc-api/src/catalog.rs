@@ -14,16 +14,54 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, RwLock};
 use uuid::Uuid;
 
-/// The shared catalog index, reloaded when the database's catalog revision moves.
-#[derive(Debug, Default)]
+/// The shared catalog index, reloaded when the database's catalog revision moves, and each
+/// tenant's catalog side, reloaded when the tenant's audit sequence moves (every change to a
+/// tenant's rows appends an audit event in the same transaction).
+#[derive(Debug)]
 pub struct CatalogCache {
     current: RwLock<Option<Arc<CatalogIndex>>>,
     reload: Mutex<()>,
+    tenants: moka::future::Cache<Uuid, (i64, Arc<TenantCatalog>)>,
+}
+
+impl Default for CatalogCache {
+    fn default() -> Self {
+        Self {
+            current: RwLock::new(None),
+            reload: Mutex::new(()),
+            tenants: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_idle(std::time::Duration::from_secs(600))
+                .build(),
+        }
+    }
 }
 
 impl CatalogCache {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The catalog as the tenant of `tx` sees it, read inside `tx`: the shared index at the
+    /// current revision and the tenant's side at its current audit sequence.
+    pub async fn view(&self, store: &Store, tx: &TenantTx) -> Result<CatalogView, StoreError> {
+        let index = self.current(store).await?;
+        let tenant = tx.scope().tenant_id().0;
+        let seq = tx.audit_seq().await?;
+        if let Some((at, part)) = self.tenants.get(&tenant).await
+            && at == seq
+        {
+            return Ok(CatalogView {
+                index,
+                tenant: part,
+            });
+        }
+        let part = Arc::new(TenantCatalog::load(tx).await?);
+        self.tenants.insert(tenant, (seq, part.clone())).await;
+        Ok(CatalogView {
+            index,
+            tenant: part,
+        })
     }
 
     /// The index at the database's current revision (one indexed read when nothing changed).
@@ -65,10 +103,23 @@ impl<'a> FrameworkRef<'a> {
     }
 }
 
-/// The catalog as one tenant sees it during one request.
+/// The catalog as one tenant sees it during one request: the shared index and the tenant's side.
 #[derive(Debug)]
 pub struct CatalogView {
     pub index: Arc<CatalogIndex>,
+    pub tenant: Arc<TenantCatalog>,
+}
+
+impl std::ops::Deref for CatalogView {
+    type Target = TenantCatalog;
+    fn deref(&self) -> &TenantCatalog {
+        &self.tenant
+    }
+}
+
+/// One tenant's side of the catalog: its links, reviews and frameworks.
+#[derive(Debug)]
+pub struct TenantCatalog {
     pub overlay: Overlay,
     pub links: Vec<TenantLinkRecord>,
     pub reviews: HashMap<Uuid, ReviewRecord>,
@@ -78,8 +129,17 @@ pub struct CatalogView {
 }
 
 impl CatalogView {
-    /// Reads the tenant's side inside `tx` and joins it to the shared index.
+    /// Reads the tenant's side inside `tx` (no cache) and joins it to the shared index.
     pub async fn load(index: Arc<CatalogIndex>, tx: &TenantTx) -> Result<Self, StoreError> {
+        Ok(Self {
+            index,
+            tenant: Arc::new(TenantCatalog::load(tx).await?),
+        })
+    }
+}
+
+impl TenantCatalog {
+    async fn load(tx: &TenantTx) -> Result<Self, StoreError> {
         let links = tx.tenant_links().await?;
         let reviews: HashMap<Uuid, ReviewRecord> = tx
             .reviews()
@@ -93,11 +153,10 @@ impl CatalogView {
                 custom.push(full);
             }
         }
-        Ok(Self::assemble(index, links, reviews, custom))
+        Ok(Self::assemble(links, reviews, custom))
     }
 
     fn assemble(
-        index: Arc<CatalogIndex>,
         links: Vec<TenantLinkRecord>,
         reviews: HashMap<Uuid, ReviewRecord>,
         custom: Vec<CustomFrameworkRecord>,
@@ -127,7 +186,6 @@ impl CatalogView {
             custom_controls: framework_of,
         };
         Self {
-            index,
             overlay,
             links,
             reviews,
@@ -136,7 +194,9 @@ impl CatalogView {
             custom_by_id,
         }
     }
+}
 
+impl CatalogView {
     /// A framework by id, shared or the tenant's own.
     pub fn framework(&self, id: Uuid) -> Option<FrameworkRef<'_>> {
         if let Some(f) = self.index.framework(id) {

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod catalog_import;
 mod isolation;
 mod limits;
 mod live;

@@ -79,12 +79,11 @@ async fn view(ctx: &Context<'_>, az: &Authorized) -> Result<Arc<CatalogView>> {
     let cache = ctx
         .data_opt::<Arc<CatalogCache>>()
         .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))?;
-    let index = cache.current(store(ctx)).await.map_err(StoreErrorExt)?;
     let tx = store(ctx)
         .tenant_tx(az.scope)
         .await
         .map_err(StoreErrorExt)?;
-    let v = CatalogView::load(index, &tx).await.map_err(StoreErrorExt)?;
+    let v = cache.view(store(ctx), &tx).await.map_err(StoreErrorExt)?;
     tx.commit().await.map_err(StoreErrorExt)?;
     Ok(Arc::new(v))
 }
@@ -1339,9 +1338,8 @@ async fn open(
     let cache = ctx
         .data_opt::<Arc<CatalogCache>>()
         .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))?;
-    let index = cache.current(store(ctx)).await?;
     let tx = store(ctx).tenant_tx(az.scope).await?;
-    let v = CatalogView::load(index, &tx).await?;
+    let v = cache.view(store(ctx), &tx).await?;
     Ok((tx, Arc::new(v)))
 }
 

@@ -123,6 +123,18 @@ impl TenantTx {
         Ok(page.finish(rows.into_iter().map(to_record).collect()))
     }
 
+    /// The sequence number of the tenant's latest audit event. Every change to a tenant's rows
+    /// appends an event in the same transaction, so an unchanged number means unchanged rows:
+    /// a cheap version for caches of tenant data.
+    pub async fn audit_seq(&self) -> Result<i64, StoreError> {
+        Ok(audit_head::Entity::find()
+            .filter(audit_head::Column::TenantId.eq(self.tenant_uuid()))
+            .one(&self.tx)
+            .await?
+            .map(|h| h.last_seq)
+            .unwrap_or(0))
+    }
+
     pub async fn audit_event_count(&self) -> Result<u64, StoreError> {
         Ok(self.events_query().count(&self.tx).await?)
     }
