@@ -42,10 +42,14 @@ impl CatalogCache {
         Self::default()
     }
 
-    /// The catalog as the tenant of `tx` sees it, read inside `tx`: the shared index at the
-    /// current revision and the tenant's side at its current audit sequence.
-    pub async fn view(&self, store: &Store, tx: &TenantTx) -> Result<CatalogView, StoreError> {
-        let index = self.current(store).await?;
+    /// The catalog as the tenant of `tx` sees it: `index` (from [`Self::current`], taken before
+    /// the transaction: SQLite has one connection) and the tenant's side, read inside `tx` at
+    /// its current audit sequence.
+    pub async fn view(
+        &self,
+        index: Arc<CatalogIndex>,
+        tx: &TenantTx,
+    ) -> Result<CatalogView, StoreError> {
         let tenant = tx.scope().tenant_id().0;
         let seq = tx.audit_seq().await?;
         if let Some((at, part)) = self.tenants.get(&tenant).await
@@ -268,6 +272,9 @@ pub enum ImportError {
     Oscal(#[from] OscalError),
     #[error("{0}")]
     Input(String),
+    /// The key is malformed.
+    #[error("{0}")]
+    Key(String),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -316,7 +323,7 @@ pub fn check_key(key: &str) -> Result<(), ImportError> {
     if ok {
         Ok(())
     } else {
-        Err(ImportError::Input(format!(
+        Err(ImportError::Key(format!(
             "framework key {key:?} must be 1-80 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"
         )))
     }
@@ -462,9 +469,14 @@ pub async fn import_shared(
 
 /// Imports a catalog or profile as the tenant's own framework, or a mapping collection as the
 /// tenant's own links, inside `tx` (the caller records the audit event and commits).
+/// The names shared OSCAL imports are known by (`Store::shared_import_names`), read before the
+/// tenant transaction opens.
+pub type SharedImportNames = Vec<(Uuid, Option<String>, Option<Uuid>)>;
+
 pub async fn import_for_tenant(
     tx: &mut TenantTx,
     index: Arc<CatalogIndex>,
+    shared_names: &SharedImportNames,
     req: &ImportRequest<'_>,
 ) -> Result<Imported, ImportError> {
     let doc = oscal::parse(req.bytes)?;
@@ -483,7 +495,10 @@ pub async fn import_for_tenant(
         .custom
         .iter()
         .map(|c| (&c.framework, c.import_name.as_deref(), c.import_uuid))
-        .chain(view.index.frameworks().iter().map(|f| (f, None, None)))
+        .chain(view.index.frameworks().iter().map(|f| {
+            let n = shared_names.iter().find(|(id, _, _)| *id == f.id);
+            (f, n.and_then(|x| x.1.as_deref()), n.and_then(|x| x.2))
+        }))
         .collect();
     let (f, origin) = build_framework(
         &doc,

@@ -263,10 +263,12 @@ async fn catalog_command(settings: &Settings, command: CatalogCommand) -> anyhow
                 Some(slug) => {
                     let t = tenant_by_slug(&store, &slug).await?;
                     let index = cache.current(&store).await?;
+                    let shared_names = store.shared_import_names().await?;
                     let mut tx = store.tenant_tx(TenantScope::new(t.id)).await?;
-                    let imported = grc_api::catalog::import_for_tenant(&mut tx, index, &req)
-                        .await
-                        .map_err(fail)?;
+                    let imported =
+                        grc_api::catalog::import_for_tenant(&mut tx, index, &shared_names, &req)
+                            .await
+                            .map_err(fail)?;
                     tx.append_audit(grc_store::AuditEntry {
                         actor: Actor::System("cli".into()),
                         action: "framework.import".into(),

@@ -400,3 +400,270 @@ fn serves_while_the_trace_collector_is_down() {
     assert_eq!(health, 200);
     assert_eq!(body["data"]["viewer"]["role"], "VIEWER", "{body}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Catalogs: `grc migrate` loads them, `grc catalog import` adds OSCAL, `grc catalog list` shows
+
+fn reference_data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/reference-data")
+        .join(rel)
+}
+
+const HIGH_JSON: &str =
+    "nist-sp800-53r5/NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json";
+const LOW_JSON: &str = "nist-sp800-53r5/NIST_SP-800-53_rev5_LOW-baseline_profile.json";
+const BASIC_CATALOG_JSON: &str = "nist-oscal-content/examples/basic-catalog.json";
+const BASIC_PROFILE_JSON: &str = "nist-oscal-content/examples/basic-profile.json";
+
+/// Rows in `table` of the data directory's database.
+fn count_rows(d: &DataDir, table: &str) -> i64 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(d.db_url()).await.unwrap();
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let n = row.try_get::<i64>("", "n").unwrap();
+        db.close().await.unwrap();
+        n
+    })
+}
+
+/// The `grc catalog list` line of framework `key`, if listed.
+fn listed(out: &str, key: &str) -> Option<String> {
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .map(str::to_owned)
+}
+
+fn path_arg(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn migrate_twice_loads_the_catalogs_once() {
+    let d = DataDir::new();
+    let revision = |out: &str| -> i64 {
+        out.lines()
+            .find(|l| l.starts_with("catalogs:"))
+            .and_then(|l| l.rsplit("revision ").next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no revision in {out:?}"))
+    };
+    let o = d.grc(&["migrate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = stdout(&o);
+    assert!(first.contains("migrations applied"), "{first}");
+    assert!(
+        first.contains("catalogs: 7 frameworks loaded, 0 unchanged; controls 1741 added"),
+        "{first}"
+    );
+    assert!(
+        first.contains("crosswalks 3 loaded, 0 unchanged; links 1339 added"),
+        "{first}"
+    );
+    let o = d.grc(&["migrate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let second = stdout(&o);
+    assert!(
+        second.contains(
+            "catalogs: 0 frameworks loaded, 7 unchanged; controls 0 added, 0 changed, 0 retired; \
+             crosswalks 0 loaded, 3 unchanged; links 0 added, 0 changed, 0 retired"
+        ),
+        "{second}"
+    );
+    assert_eq!(revision(&second), revision(&first));
+    assert_eq!(count_rows(&d, "catalog_frameworks"), 7);
+    assert_eq!(count_rows(&d, "catalog_controls"), 1741);
+    assert_eq!(count_rows(&d, "catalog_mappings"), 1339);
+}
+
+#[test]
+fn catalog_import_and_list() {
+    let d = DataDir::new();
+    let high = reference_data(HIGH_JSON);
+    let low = reference_data(LOW_JSON);
+    let o = d.grc(&["catalog", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = stdout(&o);
+    assert_eq!(before.lines().count(), 7, "{before}");
+    assert!(
+        listed(&before, "iso27001-2022").is_some_and(|l| l.contains(" 134 controls")),
+        "{before}"
+    );
+
+    // The NIST HIGH baseline as a shared framework.
+    let o = d.grc(&["catalog", "import", path_arg(&high), "--key", "nist-high"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("imported shared framework nist-high (370 controls)"),
+        "{}",
+        stdout(&o)
+    );
+    let list = stdout(&d.grc(&["catalog", "list"]));
+    assert!(
+        listed(&list, "nist-high").is_some_and(|l| l.contains(" 370 controls")),
+        "{list}"
+    );
+    assert_eq!(list.lines().count(), 8, "{list}");
+
+    // The LOW profile imports the SP 800-53 catalog by a back-matter uuid, which is not here.
+    let o = d.grc(&["catalog", "import", path_arg(&low), "--key", "nist-low"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "the profile imports #84cbf061-eb87-4ec1-8112-1f529232e907, which is not an imported catalog"
+        ),
+        "{err}"
+    );
+    assert!(listed(&stdout(&d.grc(&["catalog", "list"])), "nist-low").is_none());
+    let o = d.grc(&[
+        "catalog",
+        "import",
+        path_arg(&low),
+        "--key",
+        "nist-low",
+        "--against",
+        "nist-high",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("imported shared framework nist-low (149 controls)"),
+        "{}",
+        stdout(&o)
+    );
+    let list = stdout(&d.grc(&["catalog", "list"]));
+    assert!(
+        listed(&list, "nist-low").is_some_and(|l| l.contains(" 149 controls")),
+        "{list}"
+    );
+    assert_eq!(count_rows(&d, "catalog_frameworks"), 9);
+    assert_eq!(count_rows(&d, "catalog_controls"), 1741 + 370 + 149);
+
+    // Refusals name the problem and store nothing.
+    let big = d.0.join("big.json");
+    {
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(50 * 1_000_000).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let o = d.grc(&["catalog", "import", path_arg(&big), "--key", "big"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("limit"), "{}", stderr(&o));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let not_json = d.0.join("notes.json");
+    std::fs::write(&not_json, "catalog: yes\n").unwrap();
+    let o = d.grc(&["catalog", "import", path_arg(&not_json), "--key", "notes"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not JSON"), "{}", stderr(&o));
+    let o = d.grc(&[
+        "catalog",
+        "import",
+        path_arg(&reference_data(BASIC_CATALOG_JSON)),
+        "--key",
+        "nist-high",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("taken"), "{}", stderr(&o));
+    let o = d.grc(&[
+        "catalog",
+        "import",
+        path_arg(&reference_data(BASIC_CATALOG_JSON)),
+        "--key",
+        "iso27001-2022",
+    ]);
+    assert!(stderr(&o).contains("taken"), "{}", stderr(&o));
+    let o = d.grc(&["catalog", "import", "/nonexistent/catalog.json"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("/nonexistent/catalog.json"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(count_rows(&d, "catalog_frameworks"), 9);
+    assert_eq!(count_rows(&d, "catalog_controls"), 1741 + 370 + 149);
+    assert_eq!(count_rows(&d, "custom_frameworks"), 0);
+}
+
+#[test]
+fn catalog_import_for_one_tenant() {
+    let d = DataDir::new();
+    for slug in ["alpha", "beta"] {
+        let o = d.grc(&[
+            "tenant", "create", "--slug", slug, "--name", slug, "--kind", "hybrid",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let catalog = reference_data(BASIC_CATALOG_JSON);
+    let profile = reference_data(BASIC_PROFILE_JSON);
+    // The key defaults to the file name.
+    let o = d.grc(&["catalog", "import", path_arg(&catalog), "--tenant", "alpha"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("imported framework basic-catalog (4 controls) for tenant alpha"),
+        "{}",
+        stdout(&o)
+    );
+    // The profile finds the catalog by the file name it was imported under.
+    let o = d.grc(&[
+        "catalog",
+        "import",
+        path_arg(&profile),
+        "--tenant",
+        "alpha",
+        "--key",
+        "basic-prof",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("imported framework basic-prof (3 controls) for tenant alpha"),
+        "{}",
+        stdout(&o)
+    );
+    // The same key again, for the same tenant: refused.
+    let o = d.grc(&["catalog", "import", path_arg(&catalog), "--tenant", "alpha"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("basic-catalog"), "{}", stderr(&o));
+    let o = d.grc(&["catalog", "import", path_arg(&catalog), "--tenant", "nope"]);
+    assert!(stderr(&o).contains("no tenant"), "{}", stderr(&o));
+
+    // Only alpha has them: not shared, not beta's.
+    let shared = stdout(&d.grc(&["catalog", "list"]));
+    assert_eq!(shared.lines().count(), 7, "{shared}");
+    assert!(listed(&shared, "basic-catalog").is_none(), "{shared}");
+    let o = d.grc(&["catalog", "list", "--tenant", "alpha"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let alpha = stdout(&o);
+    assert_eq!(alpha.lines().count(), 9, "{alpha}");
+    assert!(
+        listed(&alpha, "basic-catalog")
+            .is_some_and(|l| l.contains(" 4 controls") && l.ends_with("[alpha]")),
+        "{alpha}"
+    );
+    assert!(
+        listed(&alpha, "basic-prof")
+            .is_some_and(|l| l.contains(" 3 controls") && l.ends_with("[alpha]")),
+        "{alpha}"
+    );
+    let beta = stdout(&d.grc(&["catalog", "list", "--tenant", "beta"]));
+    assert_eq!(beta, shared);
+    assert_eq!(count_rows(&d, "catalog_frameworks"), 7);
+    assert_eq!(count_rows(&d, "custom_frameworks"), 2);
+    assert_eq!(count_rows(&d, "custom_controls"), 7);
+    // Each import is on alpha's audit trail, which still verifies.
+    let o = d.grc(&["audit", "verify", "--tenant", "alpha"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("alpha: ok, 3 events"), "{}", stdout(&o));
+}

@@ -79,11 +79,12 @@ async fn view(ctx: &Context<'_>, az: &Authorized) -> Result<Arc<CatalogView>> {
     let cache = ctx
         .data_opt::<Arc<CatalogCache>>()
         .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))?;
+    let index = cache.current(store(ctx)).await.map_err(StoreErrorExt)?;
     let tx = store(ctx)
         .tenant_tx(az.scope)
         .await
         .map_err(StoreErrorExt)?;
-    let v = cache.view(store(ctx), &tx).await.map_err(StoreErrorExt)?;
+    let v = cache.view(index, &tx).await.map_err(StoreErrorExt)?;
     tx.commit().await.map_err(StoreErrorExt)?;
     Ok(Arc::new(v))
 }
@@ -1338,8 +1339,9 @@ async fn open(
     let cache = ctx
         .data_opt::<Arc<CatalogCache>>()
         .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))?;
+    let index = cache.current(store(ctx)).await?;
     let tx = store(ctx).tenant_tx(az.scope).await?;
-    let v = cache.view(store(ctx), &tx).await?;
+    let v = cache.view(index, &tx).await?;
     Ok((tx, Arc::new(v)))
 }
 
@@ -1422,6 +1424,7 @@ fn import_error(e: ImportError) -> MutationError {
     match e {
         ImportError::Oscal(o) => invalid("document", o.to_string()),
         ImportError::Input(m) => invalid("document", m),
+        ImportError::Key(m) => invalid("key", m),
         ImportError::Conflict(m) => DomainError::conflict("key", m).into(),
         ImportError::Store(s) => s.into(),
     }
@@ -2061,6 +2064,7 @@ impl CatalogMutation {
                         .data_opt::<Arc<CatalogCache>>()
                         .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))?;
                     let index = cache.current(store(ctx)).await?;
+                    let shared_names = store(ctx).shared_import_names().await?;
                     let mut tx = store(ctx).tenant_tx(az.scope).await?;
                     let key = input.key.clone().unwrap_or_default();
                     let req = ImportRequest {
@@ -2069,7 +2073,7 @@ impl CatalogMutation {
                         file_name: input.file_name.as_deref(),
                         resolve_against: input.resolve_against.as_deref(),
                     };
-                    let imported = import_for_tenant(&mut tx, index, &req).await.map_err(import_error)?;
+                    let imported = import_for_tenant(&mut tx, index, &shared_names, &req).await.map_err(import_error)?;
                     let (action, subject) = if imported.links_added > 0 || key.is_empty() {
                         ("mapping.import", imported.framework.id.to_string())
                     } else {
