@@ -485,6 +485,12 @@ pub async fn import_for_tenant(
         return import_links(tx, &view, m).await;
     }
     check_key(req.key)?;
+    if view.index.framework_by_key(req.key).is_some() {
+        return Err(ImportError::Conflict(format!(
+            "{} is the key of a shared framework",
+            req.key
+        )));
+    }
     if view.custom.iter().any(|c| c.framework.key == req.key) {
         return Err(ImportError::Conflict(format!(
             "the tenant already has a framework with key {}",

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod catalog;
 mod catalog_import;
 mod isolation;
 mod limits;

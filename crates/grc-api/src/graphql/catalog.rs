@@ -315,6 +315,12 @@ impl Framework {
                 ))
             }
         };
+        if (first.is_some() && before.is_some()) || (last.is_some() && after.is_some()) {
+            return Err(gql_error(
+                ErrorCode::BadUserInput,
+                "after goes with first; before goes with last",
+            ));
+        }
         let (start, end) = match (first, last) {
             (Some(_), Some(_)) => {
                 return Err(gql_error(
@@ -1695,6 +1701,13 @@ impl CatalogMutation {
                 };
                 grc_catalog::bundle::check_framework(&f).map_err(|m| invalid("controls", m))?;
                 let (mut tx, v) = open(ctx, &az).await?;
+                if v.index.framework_by_key(&f.key).is_some() {
+                    return Err(DomainError::conflict(
+                        "key",
+                        format!("{} is the key of a shared framework", f.key),
+                    )
+                    .into());
+                }
                 if v.custom.iter().any(|c| c.framework.key == f.key) {
                     return Err(DomainError::conflict(
                         "key",
