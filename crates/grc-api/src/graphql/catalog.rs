@@ -1364,6 +1364,14 @@ fn shared_link_id(v: &CatalogView, id: &ID) -> Result<Uuid, MutationError> {
         .ok_or_else(|| not_found("shared mapping", "mappingId"))
 }
 
+fn shared_control_id(v: &CatalogView, id: &ID) -> Result<Uuid, MutationError> {
+    decode(id)
+        .filter(|g| g.kind == Kind::Control)
+        .map(|g| g.id)
+        .filter(|id| v.index.control(*id).is_some())
+        .ok_or_else(|| not_found("shared control", "controlId"))
+}
+
 fn checked_text(field: &str, value: &str, max: usize) -> Result<String, MutationError> {
     let t = value.trim();
     if t.is_empty() || t.chars().count() > max {
@@ -1968,11 +1976,7 @@ impl CatalogMutation {
                 let text = checked_text("text", &input.text, 100_000)?;
                 let source = optional_text("source", input.source.as_deref(), 500)?;
                 let (mut tx, v) = open(ctx, &az).await?;
-                let id = decode(&input.control_id)
-                    .filter(|g| g.kind == Kind::Control)
-                    .map(|g| g.id)
-                    .filter(|id| v.index.control(*id).is_some())
-                    .ok_or_else(|| not_found("shared control", "controlId"))?;
+                let id = shared_control_id(&v, &input.control_id)?;
                 let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
                 tx.set_control_text(id, text, source, &actor_text(&az))
                     .await?;
@@ -2006,11 +2010,7 @@ impl CatalogMutation {
         let (control, user_errors) = settle(
             async {
                 let (mut tx, v) = open(ctx, &az).await?;
-                let id = decode(&input.control_id)
-                    .filter(|g| g.kind == Kind::Control)
-                    .map(|g| g.id)
-                    .filter(|id| v.index.control(*id).is_some())
-                    .ok_or_else(|| not_found("shared control", "controlId"))?;
+                let id = shared_control_id(&v, &input.control_id)?;
                 if !tx.clear_control_text(id).await? {
                     return Err(not_found("licensed text", "controlId"));
                 }

@@ -18,8 +18,9 @@ use chrono::{DateTime, Utc};
 use grc_catalog::model::{ControlStatus, Requirement};
 use grc_catalog::{
     Bundle, CatalogIndex, Control, Crosswalk, Framework, Group, Link, MappingState, Method,
-    Overlay, Relationship,
+    Relationship,
 };
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -1075,11 +1076,22 @@ impl TenantTx {
             reviewed_by: Set(rec.reviewed_by.clone()),
             reviewed_at: Set(rec.reviewed_at),
         };
-        if self.review(mapping_id).await?.is_some() {
-            row.update(&self.tx).await?;
-        } else {
-            mapping_review::Entity::insert(row).exec(&self.tx).await?;
-        }
+        mapping_review::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    mapping_review::Column::TenantId,
+                    mapping_review::Column::MappingId,
+                ])
+                .update_columns([
+                    mapping_review::Column::State,
+                    mapping_review::Column::Note,
+                    mapping_review::Column::ReviewedBy,
+                    mapping_review::Column::ReviewedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(&self.tx)
+            .await?;
         self.wrote();
         Ok(rec)
     }
@@ -1137,11 +1149,22 @@ impl TenantTx {
             updated_by: Set(rec.updated_by.clone()),
             updated_at: Set(rec.updated_at),
         };
-        if self.control_text(control_id).await?.is_some() {
-            row.update(&self.tx).await?;
-        } else {
-            control_text::Entity::insert(row).exec(&self.tx).await?;
-        }
+        control_text::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    control_text::Column::TenantId,
+                    control_text::Column::ControlId,
+                ])
+                .update_columns([
+                    control_text::Column::Text,
+                    control_text::Column::Source,
+                    control_text::Column::UpdatedBy,
+                    control_text::Column::UpdatedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(&self.tx)
+            .await?;
         self.wrote();
         Ok(rec)
     }
@@ -1155,40 +1178,5 @@ impl TenantTx {
             .await?;
         self.wrote();
         Ok(res.rows_affected > 0)
-    }
-
-    /// The tenant's additions to the shared graph: its links, its reviews, and which framework
-    /// each of its own controls belongs to.
-    pub async fn overlay(&self) -> Result<(Overlay, Vec<TenantLinkRecord>), StoreError> {
-        let links = self.tenant_links().await?;
-        let reviews = self.reviews().await?;
-        let custom: HashMap<Uuid, Uuid> = self
-            .custom_controls_query()
-            .select_only()
-            .column(custom_control::Column::Id)
-            .column(custom_control::Column::FrameworkId)
-            .into_tuple::<(Uuid, Uuid)>()
-            .all(&self.tx)
-            .await?
-            .into_iter()
-            .collect();
-        let overlay = Overlay {
-            links: links
-                .iter()
-                .map(|l| Link {
-                    id: l.id,
-                    source: l.source.id(),
-                    target: l.target.id(),
-                    relationship: l.relationship,
-                    via: Vec::new(),
-                })
-                .collect(),
-            reviews: reviews
-                .into_iter()
-                .map(|r| (r.mapping_id, r.state))
-                .collect(),
-            custom_controls: custom,
-        };
-        Ok((overlay, links))
     }
 }
