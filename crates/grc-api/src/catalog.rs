@@ -7,7 +7,7 @@ use grc_catalog::oscal::{self, Document, OscalError};
 use grc_catalog::{CatalogIndex, Control, Framework, Link, MappingState, Overlay, Relationship};
 use grc_store::{
     CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework, ReviewRecord, Store,
-    StoreError, TenantLinkRecord, TenantTx,
+    StoreError, TenantLinkRecord, TenantScope, TenantTx,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,9 +68,41 @@ impl CatalogCache {
         })
     }
 
+    /// The catalog as `scope`'s tenant sees it, for reads: one round trip checks that the
+    /// cached shared index and tenant side are current; only what moved is read again.
+    pub async fn read_view(
+        &self,
+        store: &Store,
+        scope: TenantScope,
+    ) -> Result<CatalogView, StoreError> {
+        let (revision, seq) = store.catalog_versions(scope).await?;
+        let index = self.at_revision(store, revision).await?;
+        let tenant = scope.tenant_id().0;
+        if let Some((at, part)) = self.tenants.get(&tenant).await
+            && at == seq
+        {
+            return Ok(CatalogView {
+                index,
+                tenant: part,
+            });
+        }
+        let tx = store.tenant_tx(scope).await?;
+        let view = self.view(index, &tx).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
     /// The index at the database's current revision (one indexed read when nothing changed).
     pub async fn current(&self, store: &Store) -> Result<Arc<CatalogIndex>, StoreError> {
         let revision = store.catalog_revision().await?;
+        self.at_revision(store, revision).await
+    }
+
+    async fn at_revision(
+        &self,
+        store: &Store,
+        revision: i64,
+    ) -> Result<Arc<CatalogIndex>, StoreError> {
         if let Some(idx) = self.current.read().await.as_ref()
             && idx.revision == revision
         {

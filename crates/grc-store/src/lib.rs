@@ -129,7 +129,7 @@ impl Store {
              GRANT SELECT, INSERT, UPDATE, DELETE ON custom_frameworks, custom_controls, tenant_mappings, mapping_reviews, control_texts TO \"{role}\";
              GRANT SELECT, INSERT ON audit_events TO \"{role}\";
              GRANT SELECT ON seaql_migrations TO \"{role}\";
-             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid) TO \"{role}\";"
+             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid) TO \"{role}\";"
         );
         self.db.execute_unprepared(&sql).await?;
         Ok(())

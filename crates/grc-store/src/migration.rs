@@ -390,6 +390,19 @@ CREATE TABLE control_texts (
   PRIMARY KEY (tenant_id, control_id)
 );
 
+-- A catalog read's freshness check in one round trip: the shared catalog's revision and the
+-- tenant's audit sequence (every change to a tenant's rows appends an audit event). Scopes only
+-- its own statement, like grc_user_memberships; runs with the caller's rights.
+CREATE FUNCTION grc_catalog_versions(p_tenant uuid)
+RETURNS TABLE (revision bigint, last_seq bigint)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
+BEGIN
+  PERFORM set_config('app.tenant_id', p_tenant::text, true);
+  RETURN QUERY
+    SELECT (SELECT s.revision FROM catalog_state s WHERE s.id = 1),
+           (SELECT h.last_seq FROM audit_heads h WHERE h.tenant_id = p_tenant);
+END $$;
+
 DO $$
 DECLARE t text;
 BEGIN

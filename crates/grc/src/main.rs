@@ -568,6 +568,11 @@ async fn shutdown_signal() {
     }
 }
 
+/// mimalloc: GraphQL answers are built from many small allocations (a crosswalk answer holds
+/// about 5,000 values), where it is markedly faster than the system allocator (ADR 0008).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -79,13 +79,10 @@ async fn view(ctx: &Context<'_>, az: &Authorized) -> Result<Arc<CatalogView>> {
     let cache = ctx
         .data_opt::<Arc<CatalogCache>>()
         .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))?;
-    let index = cache.current(store(ctx)).await.map_err(StoreErrorExt)?;
-    let tx = store(ctx)
-        .tenant_tx(az.scope)
+    let v = cache
+        .read_view(store(ctx), az.scope)
         .await
         .map_err(StoreErrorExt)?;
-    let v = cache.view(index, &tx).await.map_err(StoreErrorExt)?;
-    tx.commit().await.map_err(StoreErrorExt)?;
     Ok(Arc::new(v))
 }
 

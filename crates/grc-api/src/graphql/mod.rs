@@ -6,6 +6,7 @@ pub mod connection;
 pub mod ids;
 pub mod mutation;
 pub mod query;
+pub mod spans;
 pub mod subscription;
 pub mod types;
 
@@ -63,7 +64,7 @@ pub fn build_schema(
         subscription::Subscription,
     )
     .extension(crate::limits::Limits::new(limits))
-    .extension(async_graphql::extensions::Tracing)
+    .extension(spans::RequestSpans)
     // Parser recursion (nested lists and objects in values) is bounded as well. Directives
     // are limited by our extension: async-graphql's check expands fragment spreads.
     .limit_recursive_depth(64);

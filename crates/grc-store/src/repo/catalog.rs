@@ -13,7 +13,7 @@ use crate::entity::catalog::{
     control, control_text, crosswalk, custom_control, custom_framework, framework, mapping,
     mapping_review, state, tenant_mapping,
 };
-use crate::{Store, StoreError, TenantTx};
+use crate::{Store, StoreError, TenantScope, TenantTx};
 use chrono::{DateTime, Utc};
 use grc_catalog::model::{ControlStatus, Requirement};
 use grc_catalog::{
@@ -23,7 +23,7 @@ use grc_catalog::{
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -445,6 +445,34 @@ impl Store {
             .await?
             .map(|s| s.revision)
             .unwrap_or(0))
+    }
+
+    /// The shared catalog's revision and `scope`'s audit sequence, in one round trip on
+    /// PostgreSQL (a function that scopes only its own statement), for deciding whether cached
+    /// catalog data is current.
+    pub async fn catalog_versions(&self, scope: TenantScope) -> Result<(i64, i64), StoreError> {
+        let tenant = scope.tenant_id().0;
+        let stmt = match self.db.get_database_backend() {
+            DbBackend::Postgres => Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT revision, last_seq FROM grc_catalog_versions($1)",
+                [tenant.into()],
+            ),
+            backend => Statement::from_sql_and_values(
+                backend,
+                "SELECT (SELECT revision FROM catalog_state WHERE id = 1) AS revision, \
+                        (SELECT last_seq FROM audit_heads WHERE tenant_id = ?) AS last_seq",
+                [tenant.into()],
+            ),
+        };
+        let row = self
+            .db
+            .query_one_raw(stmt)
+            .await?
+            .ok_or_else(|| StoreError::Invalid("no catalog state".into()))?;
+        let revision: Option<i64> = row.try_get("", "revision")?;
+        let seq: Option<i64> = row.try_get("", "last_seq")?;
+        Ok((revision.unwrap_or(0), seq.unwrap_or(0)))
     }
 
     /// The version of the bundle last loaded (empty before the first sync).
