@@ -49,9 +49,12 @@ curl -sf http://127.0.0.1:$PORT/graphql -H 'Content-Type: application/json' -H "
   -d '{"query":"{ crosswalk(from: \"iso27001-2022\", to: \"hipaa-sr\", group: \"A\") { count } }"}' | tee /dev/stderr | grep -q '"count":307'
 echo
 echo "warm-up (5 s)"; wrk -t1 -c1 -d5s -s scripts/bench/crosswalk.lua http://127.0.0.1:$PORT/graphql >/dev/null
-echo "measured run (${DURATION} s, 1 connection): latency of one request at a time"
-wrk -t1 -c1 -d"${DURATION}s" --latency -s scripts/bench/crosswalk.lua http://127.0.0.1:$PORT/graphql
-echo "measured run (${DURATION} s, 16 connections, 2 threads)"
+for script in crosswalk crosswalk-full; do
+  size=$(curl -s http://127.0.0.1:$PORT/graphql -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
+    -d "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" scripts/bench/$script.lua | sed 's/\\\\/\\/g')" | wc -c)
+  echo "== $script.lua ($size bytes an answer): ${DURATION} s, 1 connection (one request at a time)"
+  wrk -t1 -c1 -d"${DURATION}s" --latency -s scripts/bench/$script.lua http://127.0.0.1:$PORT/graphql
+done
+echo "== crosswalk.lua: ${DURATION} s, 16 connections, 2 threads"
 wrk -t2 -c16 -d"${DURATION}s" --latency -s scripts/bench/crosswalk.lua http://127.0.0.1:$PORT/graphql
-echo "response size: $(curl -s http://127.0.0.1:$PORT/graphql -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d "$(grep -o "'{.*}'" scripts/bench/crosswalk.lua | tr -d "'" | sed 's/\\\\/\\/g')" | wc -c) bytes"
 echo "server peak RSS: $(grep VmHWM /proc/$SERVER/status | awk '{print $2/1024 " MiB"}')"
