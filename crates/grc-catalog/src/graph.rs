@@ -154,6 +154,14 @@ impl CatalogIndex {
             .and_then(|w| w.links.get(link).map(|l| (w, l)))
     }
 
+    /// The link a hop names: a shared one, or one of the overlay's.
+    pub fn link_of<'a>(&'a self, link: LinkRef, overlay: &'a Overlay) -> Option<&'a Link> {
+        match link {
+            LinkRef::Shared { crosswalk, link } => self.link_at(crosswalk, link).map(|(_, l)| l),
+            LinkRef::Tenant(i) => overlay.links.get(i),
+        }
+    }
+
     /// The framework a control (shared, or the tenant's own) belongs to.
     pub fn framework_of(&self, control: Uuid, overlay: &Overlay) -> Option<Uuid> {
         self.control(control)
@@ -309,12 +317,7 @@ impl CatalogIndex {
     fn neighbours(&self, node: Uuid, w: &Walk<'_>) -> Vec<(Hop, Uuid, Relationship)> {
         let mut out = Vec::new();
         for (wi, li, rev) in self.adjacency.get(&node).into_iter().flatten() {
-            let l = &self.crosswalks[*wi].links[*li];
-            let (next, rel) = if *rev {
-                (l.source, l.relationship.inverse())
-            } else {
-                (l.target, l.relationship)
-            };
+            let (next, rel) = self.crosswalks[*wi].links[*li].read(*rev);
             out.push((
                 Hop {
                     link: LinkRef::Shared {
@@ -328,12 +331,7 @@ impl CatalogIndex {
             ));
         }
         for (i, rev) in w.tenant_adj.get(&node).into_iter().flatten() {
-            let l = &w.overlay.links[*i];
-            let (next, rel) = if *rev {
-                (l.source, l.relationship.inverse())
-            } else {
-                (l.target, l.relationship)
-            };
+            let (next, rel) = w.overlay.links[*i].read(*rev);
             out.push((
                 Hop {
                     link: LinkRef::Tenant(*i),
@@ -388,13 +386,10 @@ impl CatalogIndex {
         let mut all_confirmed = true;
         let mut any_rejected = false;
         for hop in hops {
-            let rel = match hop.link {
-                LinkRef::Shared { crosswalk, link } => {
-                    self.crosswalks[crosswalk].links[link].relationship
-                }
-                LinkRef::Tenant(i) => overlay.links[i].relationship,
+            let Some(link) = self.link_of(hop.link, overlay) else {
+                continue;
             };
-            let rel = if hop.reversed { rel.inverse() } else { rel };
+            let (_, rel) = link.read(hop.reversed);
             relationship = Some(match relationship {
                 None => rel,
                 Some(r) => r.compose(rel),

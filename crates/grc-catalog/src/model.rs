@@ -179,6 +179,29 @@ pub struct Control {
 }
 
 impl Control {
+    /// A control with just its identity: active, confirmed, no attributes, first in order.
+    pub fn new(id: Uuid, reference: String, title: String, kind: String) -> Self {
+        Self {
+            id,
+            reference,
+            title,
+            kind,
+            group: None,
+            parent: None,
+            tags: Vec::new(),
+            status: ControlStatus::Active,
+            requirement: None,
+            citation: None,
+            documented_information: false,
+            baselines: Vec::new(),
+            aliases: Vec::new(),
+            confirmed: true,
+            note: None,
+            text: None,
+            sort: 0,
+        }
+    }
+
     /// A digest of everything stored for the control, so an upgrade rewrites only what changed.
     pub fn content_hash(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
@@ -233,6 +256,19 @@ pub struct Link {
     pub relationship: Relationship,
     /// For derived links: the intermediate controls that produced the link.
     pub via: Vec<Uuid>,
+}
+
+impl Link {
+    /// The control at the far end and the relationship as read from the near end: a link read
+    /// backwards (`reversed`) goes from its target to its source, with subset and superset
+    /// swapped.
+    pub fn read(&self, reversed: bool) -> (Uuid, Relationship) {
+        if reversed {
+            (self.source, self.relationship.inverse())
+        } else {
+            (self.target, self.relationship)
+        }
+    }
 }
 
 /// A crosswalk: a set of links from one framework to another, with its provenance.

@@ -592,13 +592,10 @@ impl std::fmt::Debug for Mapping {
 
 impl Mapping {
     fn link(&self) -> Result<&grc_catalog::Link> {
-        match self.link {
-            LinkRef::Shared { crosswalk, link } => {
-                self.view.index.link_at(crosswalk, link).map(|(_, l)| l)
-            }
-            LinkRef::Tenant(i) => self.view.overlay.links.get(i),
-        }
-        .ok_or_else(|| gql_error(ErrorCode::NotFound, "mapping not found"))
+        self.view
+            .index
+            .link_of(self.link, &self.view.overlay)
+            .ok_or_else(|| gql_error(ErrorCode::NotFound, "mapping not found"))
     }
 
     /// Finds a link (shared or the tenant's own) by id.
@@ -794,12 +791,7 @@ impl MappingPath {
     async fn through(&self) -> Vec<Control> {
         let mut out = Vec::new();
         for h in &self.path.hops {
-            let l = match h.link {
-                LinkRef::Shared { crosswalk, link } => {
-                    self.view.index.link_at(crosswalk, link).map(|(_, l)| l)
-                }
-                LinkRef::Tenant(i) => self.view.overlay.links.get(i),
-            };
+            let l = self.view.index.link_of(h.link, &self.view.overlay);
             let Some(l) = l else { continue };
             if l.via.len() == 1 || (!l.via.is_empty() && self.path.hops.len() == 1) {
                 out.extend(l.via.iter().map(|v| Control {
@@ -807,7 +799,7 @@ impl MappingPath {
                     id: *v,
                 }));
             }
-            let at = if h.reversed { l.source } else { l.target };
+            let (at, _) = l.read(h.reversed);
             if at != self.path.target {
                 out.push(Control {
                     view: self.view.clone(),
@@ -1042,12 +1034,7 @@ fn export_oscal(v: &Arc<CatalogView>, cw: &Crosswalk) -> Result<String> {
             continue;
         }
         let id = match (p.hops.as_slice(), p.hops.first()) {
-            ([only], _) => match only.link {
-                LinkRef::Shared { crosswalk, link } => {
-                    v.index.link_at(crosswalk, link).map(|(_, l)| l.id)
-                }
-                LinkRef::Tenant(i) => v.overlay.links.get(i).map(|l| l.id),
-            },
+            ([only], _) => v.index.link_of(only.link, &v.overlay).map(|l| l.id),
             _ => None,
         }
         .unwrap_or_else(|| {
@@ -1059,14 +1046,9 @@ fn export_oscal(v: &Arc<CatalogView>, cw: &Crosswalk) -> Result<String> {
         let remarks = (p.hops.len() > 1).then(|| {
             let mut through = Vec::new();
             for h in &p.hops {
-                let l = match h.link {
-                    LinkRef::Shared { crosswalk, link } => {
-                        v.index.link_at(crosswalk, link).map(|(_, l)| l)
-                    }
-                    LinkRef::Tenant(i) => v.overlay.links.get(i),
-                };
+                let l = v.index.link_of(h.link, &v.overlay);
                 if let Some(l) = l {
-                    let at = if h.reversed { l.source } else { l.target };
+                    let (at, _) = l.read(h.reversed);
                     if at != p.target {
                         through.push(name(at));
                     }
@@ -1401,34 +1383,27 @@ fn control_from_input(
     if tags.len() > 20 {
         return Err(invalid(&format!("{field}.tags"), "at most 20 tags"));
     }
-    Ok(CatControl {
-        id: Uuid::now_v7(),
-        reference: checked_text(&format!("{field}.ref"), &input.reference, 100)?,
-        title: checked_text(&format!("{field}.title"), &input.title, 500)?,
-        kind: optional_text(&format!("{field}.kind"), input.kind.as_deref(), 60)?
+    let mut c = CatControl::new(
+        Uuid::now_v7(),
+        checked_text(&format!("{field}.ref"), &input.reference, 100)?,
+        checked_text(&format!("{field}.title"), &input.title, 500)?,
+        optional_text(&format!("{field}.kind"), input.kind.as_deref(), 60)?
             .unwrap_or_else(|| "control".into()),
-        group: optional_text(
-            &format!("{field}.groupRef"),
-            input.group_ref.as_deref(),
-            100,
-        )?,
-        parent: optional_text(
-            &format!("{field}.parentRef"),
-            input.parent_ref.as_deref(),
-            100,
-        )?,
-        tags,
-        status: Status::Active,
-        requirement: None,
-        citation: None,
-        documented_information: false,
-        baselines: Vec::new(),
-        aliases: Vec::new(),
-        confirmed: true,
-        note: None,
-        text: optional_text(&format!("{field}.text"), input.text.as_deref(), 20_000)?,
-        sort: i32::try_from(sort).unwrap_or(i32::MAX),
-    })
+    );
+    c.group = optional_text(
+        &format!("{field}.groupRef"),
+        input.group_ref.as_deref(),
+        100,
+    )?;
+    c.parent = optional_text(
+        &format!("{field}.parentRef"),
+        input.parent_ref.as_deref(),
+        100,
+    )?;
+    c.tags = tags;
+    c.text = optional_text(&format!("{field}.text"), input.text.as_deref(), 20_000)?;
+    c.sort = i32::try_from(sort).unwrap_or(i32::MAX);
+    Ok(c)
 }
 
 fn import_error(e: ImportError) -> MutationError {
