@@ -8,24 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-20}"
-BIN=target/release/grc
-PG="${GRC_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PORT=18182
 HIGH=tests/fixtures/reference-data/nist-sp800-53r5/NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json
-
-psql -q "$PG" <<'SQL'
-DROP DATABASE IF EXISTS grc_bench WITH (FORCE);
-DO $$ BEGIN CREATE ROLE grc_bench_owner LOGIN NOSUPERUSER NOBYPASSRLS; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
-DO $$ BEGIN CREATE ROLE grc_bench_app LOGIN NOSUPERUSER NOBYPASSRLS; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
-CREATE DATABASE grc_bench OWNER grc_bench_owner;
-SQL
-HOSTPART="${PG#postgres://*@}"; HOSTPART="${HOSTPART%%/*}"
-export GRC_DATABASE_URL="postgres://grc_bench_app@${HOSTPART}/grc_bench"
-export GRC_MIGRATION_DATABASE_URL="postgres://grc_bench_owner@${HOSTPART}/grc_bench"
-export GRC_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef"
-export GRC_DATA_DIR="$(mktemp -d)"
-export GRC_RATE_LIMIT_PER_MINUTE=1000000000
-export RUST_LOG=warn
+source scripts/bench/lib.sh
 
 echo "== grc migrate (schema + shipped catalogs) on an empty database"
 /usr/bin/time -f "   %e s, peak RSS %M KiB" $BIN migrate >/dev/null
