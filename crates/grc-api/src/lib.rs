@@ -64,6 +64,13 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
             "the database schema is not current: run `grc migrate` (as the tables' owner, GRC_MIGRATION_DATABASE_URL)"
         );
     }
+    if let Ok(shipped) = grc_catalog::Bundle::shipped_static()
+        && store.catalog_bundle_version().await? != shipped.version()
+    {
+        tracing::warn!(
+            "the database holds another version of the shipped catalogs than this build: run `grc migrate` to load this build's"
+        );
+    }
     if store.role_bypasses_rls().await? && !settings.allow_rls_bypass {
         bail!(
             "GRC_DATABASE_URL connects as a role that bypasses row-level security (a superuser or BYPASSRLS); \
