@@ -1,6 +1,8 @@
 //! The demo world for `grc serve --demo`: a hospital (a covered entity) and two business
 //! associates, each with an owner, a compliance manager and an auditor, plus a platform
-//! operator. Seeding is idempotent: on a seeded database it only finds the users again.
+//! operator. The hospital also has a framework of its own (a business associate agreement's
+//! security schedule) linked to ISO/IEC 27001:2022, and has confirmed one derived HIPAA → ISO
+//! link. Seeding is idempotent: on a seeded database it only finds the users again.
 
 use crate::auth::TokenIssuer;
 use grc_domain::audit::Actor;
@@ -90,6 +92,14 @@ pub async fn seed(
             });
         }
     }
+    if let Some(first) = logins.first().and_then(|l| l.tenant.clone()) {
+        let ptx = store.platform_tx().await?;
+        let tenant = ptx.tenant_by_slug(&first).await?;
+        ptx.commit().await?;
+        if let Some(t) = tenant {
+            seed_catalog(store, TenantScope::new(t.id), &actor).await?;
+        }
+    }
     let email = Email::parse(OPERATOR_EMAIL).map_err(invalid)?;
     let ptx = store.platform_tx().await?;
     let (op, _) = ptx
@@ -109,4 +119,90 @@ pub async fn seed(
             .map_err(StoreError::Invalid)?,
     });
     Ok(logins)
+}
+
+/// The hospital's own BAA security schedule, mapped to ISO/IEC 27001:2022, and one confirmed
+/// derived link (HIPAA 164.308(b)(1) → ISO A.5.20), unless already there.
+async fn seed_catalog(store: &Store, scope: TenantScope, actor: &Actor) -> Result<(), StoreError> {
+    use grc_catalog::model::{control_id, link_id};
+    use grc_catalog::{Control, Framework, MappingState, Relationship};
+    const KEY: &str = "baa-security-schedule";
+    let mut tx = store.tenant_tx(scope).await?;
+    let existing = tx.custom_frameworks().await?;
+    if existing.iter().any(|f| f.framework.key == KEY) {
+        return tx.commit().await.map(|_| ());
+    }
+    let controls: Vec<Control> = [
+        ("S-1", "Encrypt ePHI at rest and in transit"),
+        ("S-2", "Report security incidents within 5 business days"),
+        ("S-3", "Flow these terms down to subcontractors"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (r, t))| {
+        let mut c = Control::new(
+            uuid::Uuid::now_v7(),
+            (*r).into(),
+            (*t).into(),
+            "clause".into(),
+        );
+        c.sort = i32::try_from(i).unwrap_or(0);
+        c
+    })
+    .collect();
+    let framework = Framework {
+        id: uuid::Uuid::now_v7(),
+        key: KEY.into(),
+        name: "BAA security schedule (demo)".into(),
+        version: "2026-01".into(),
+        publisher: "St. Mary's Regional Hospital".into(),
+        kind: "custom".into(),
+        licence: "tenant".into(),
+        source: "created by the demo seed".into(),
+        notes: None,
+        groups: Vec::new(),
+        controls,
+    };
+    tx.create_custom_framework(&grc_store::NewCustomFramework {
+        framework: &framework,
+        origin: "manual",
+        import: None,
+    })
+    .await?;
+    let who = actor.to_stored();
+    for (own, iso, rel) in [
+        (0, "A.8.24", Relationship::SubsetOf),
+        (1, "A.5.26", Relationship::IntersectsWith),
+        (2, "A.5.20", Relationship::IntersectsWith),
+    ] {
+        tx.add_tenant_link(
+            grc_store::LinkEnd::Custom(framework.controls[own].id),
+            grc_store::LinkEnd::Shared(control_id("iso27001-2022", iso)),
+            rel,
+            None,
+            &who,
+        )
+        .await?;
+    }
+    let derived = link_id(
+        "hipaa-sr_to_iso27001-2022_derived",
+        control_id("hipaa-sr", "164.308(b)(1)"),
+        control_id("iso27001-2022", "A.5.20"),
+    );
+    tx.set_review(
+        derived,
+        MappingState::Confirmed,
+        Some("Our BAAs require A.5.20-style supplier terms (demo).".into()),
+        &who,
+    )
+    .await?;
+    tx.append_audit(grc_store::AuditEntry {
+        actor: actor.clone(),
+        action: "framework.create".into(),
+        subject_type: "framework".into(),
+        subject_id: framework.id.to_string(),
+        change: serde_json::json!({ "key": KEY, "controls": 3, "links": 3, "reviews": 1 }),
+    })
+    .await?;
+    tx.commit().await.map(|_| ())
 }

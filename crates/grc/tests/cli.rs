@@ -293,7 +293,9 @@ fn serve_demo_answers_viewer() {
         reqwest::Client::new()
             .post(format!("http://{addr}/graphql"))
             .bearer_auth(&token)
-            .json(&serde_json::json!({ "query": "{ viewer { user { email } memberships { role tenant { slug kind } } } }" }))
+            .json(&serde_json::json!({ "query": "{ viewer { user { email } memberships { role tenant { slug kind } } }
+                framework(key: \"baa-security-schedule\") { controlCount
+                  control(ref: \"S-3\") { mappings(toFramework: \"hipaa-sr\", maxHops: 2) { target { ref } state } } } }" }))
             .timeout(Duration::from_secs(10))
             .send()
             .await
@@ -309,6 +311,17 @@ fn serve_demo_answers_viewer() {
         "{body}"
     );
     assert_eq!(body["data"]["viewer"]["memberships"][0]["role"], "OWNER");
+    // The hospital's demo schedule reaches HIPAA through ISO A.5.20, over the derived link the
+    // seed confirmed.
+    let framework = &body["data"]["framework"];
+    assert_eq!(framework["controlCount"], 3, "{body}");
+    let paths = framework["control"]["mappings"].as_array().unwrap();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p["target"]["ref"] == "164.308(b)(1)" && p["state"] == "CONFIRMED"),
+        "{body}"
+    );
     assert_eq!(
         body["data"]["viewer"]["memberships"][0]["tenant"]["kind"],
         "COVERED_ENTITY"
