@@ -4,8 +4,8 @@
 use grc_catalog::graph::{MAX_HOPS, MAX_PATHS_PER_PAIR};
 use grc_catalog::model::{control_id, crosswalk_id, framework_id, link_id};
 use grc_catalog::{
-    Bundle, CatalogIndex, Control, ControlStatus, Crosswalk, Framework, Hop, Link, LinkRef,
-    MappingPath, MappingState, Method, Overlay, Relationship,
+    Bundle, CatalogIndex, Control, Crosswalk, Framework, Hop, Link, LinkRef, MappingPath,
+    MappingState, Method, Overlay, Relationship,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
@@ -13,25 +13,14 @@ use uuid::Uuid;
 use Relationship::{EqualTo, EquivalentTo, IntersectsWith, SubsetOf, SupersetOf};
 
 fn control(framework: &str, reference: &str, sort: i32) -> Control {
-    Control {
-        id: control_id(framework, reference),
-        reference: reference.to_owned(),
-        title: format!("{framework} {reference}"),
-        kind: "control".into(),
-        group: None,
-        parent: None,
-        tags: Vec::new(),
-        status: ControlStatus::Active,
-        requirement: None,
-        citation: None,
-        documented_information: false,
-        baselines: Vec::new(),
-        aliases: Vec::new(),
-        confirmed: true,
-        note: None,
-        text: None,
-        sort,
-    }
+    let mut c = Control::new(
+        control_id(framework, reference),
+        reference.to_owned(),
+        format!("{framework} {reference}"),
+        "control".into(),
+    );
+    c.sort = sort;
+    c
 }
 
 fn framework(key: &str, refs: &[&str]) -> Framework {
