@@ -183,12 +183,7 @@ impl TenantCatalog {
             .into_iter()
             .map(|r| (r.mapping_id, r))
             .collect();
-        let mut custom = Vec::new();
-        for header in tx.custom_frameworks().await? {
-            if let Some(full) = tx.custom_framework(header.framework.id).await? {
-                custom.push(full);
-            }
-        }
+        let custom = tx.custom_frameworks_with_controls().await?;
         Ok(Self::assemble(links, reviews, custom))
     }
 

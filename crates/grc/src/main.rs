@@ -211,12 +211,14 @@ async fn catalog_command(settings: &Settings, command: CatalogCommand) -> anyhow
             if let Some(slug) = tenant {
                 let t = tenant_by_slug(&store, &slug).await?;
                 let tx = store.tenant_tx(TenantScope::new(t.id)).await?;
-                for c in tx.custom_frameworks().await? {
-                    let full = tx.custom_framework(c.framework.id).await?;
-                    let n = full.map_or(0, |f| f.framework.controls.len());
+                for c in tx.custom_frameworks_with_controls().await? {
+                    let f = &c.framework;
                     println!(
-                        "{:<24} {:>5} controls  {} ({}) [{}]",
-                        c.framework.key, n, c.framework.name, c.framework.version, slug
+                        "{:<24} {:>5} controls  {} ({}) [{slug}]",
+                        f.key,
+                        f.controls.len(),
+                        f.name,
+                        f.version
                     );
                 }
                 tx.commit().await?;

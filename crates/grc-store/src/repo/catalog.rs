@@ -787,6 +787,35 @@ impl TenantTx {
             .collect()
     }
 
+    /// The tenant's own frameworks with their controls, in two queries.
+    pub async fn custom_frameworks_with_controls(
+        &self,
+    ) -> Result<Vec<CustomFrameworkRecord>, StoreError> {
+        let mut by_framework: HashMap<Uuid, Vec<Control>> = HashMap::new();
+        for m in self
+            .custom_controls_query()
+            .order_by_asc(custom_control::Column::Sort)
+            .all(&self.tx)
+            .await?
+        {
+            let fid = m.framework_id;
+            by_framework
+                .entry(fid)
+                .or_default()
+                .push(custom_control_from(m)?);
+        }
+        self.custom_frameworks_query()
+            .order_by_asc(custom_framework::Column::Key)
+            .all(&self.tx)
+            .await?
+            .into_iter()
+            .map(|m| {
+                let controls = by_framework.remove(&m.id).unwrap_or_default();
+                self.custom_record(m, controls)
+            })
+            .collect()
+    }
+
     /// One of the tenant's own frameworks, with its controls.
     pub async fn custom_framework(
         &self,
