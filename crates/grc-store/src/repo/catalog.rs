@@ -841,22 +841,6 @@ impl TenantTx {
         self.custom_record(m, controls).map(Some)
     }
 
-    /// One of the tenant's own controls, with its framework's id.
-    pub async fn custom_control(&self, id: Uuid) -> Result<Option<(Uuid, Control)>, StoreError> {
-        match self
-            .custom_controls_query()
-            .filter(custom_control::Column::Id.eq(id))
-            .one(&self.tx)
-            .await?
-        {
-            Some(m) => {
-                let fid = m.framework_id;
-                Ok(Some((fid, custom_control_from(m)?)))
-            }
-            None => Ok(None),
-        }
-    }
-
     /// Adds a framework of the tenant's own with its controls (checked by the caller).
     pub async fn create_custom_framework(
         &mut self,
