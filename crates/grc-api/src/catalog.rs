@@ -333,6 +333,8 @@ pub struct ImportRequest<'a> {
 /// What an import produced.
 #[derive(Debug, Clone)]
 pub struct Imported {
+    /// True when the document was a mapping collection (links were added, no framework).
+    pub links_only: bool,
     pub framework: Framework,
     /// For a mapping collection: the links added.
     pub links_added: usize,
@@ -396,6 +398,7 @@ fn build_framework<'a>(
         Document::Profile(p) => {
             let mut groups = Vec::new();
             let mut controls: Vec<Control> = Vec::new();
+            let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
             let mut sources = Vec::new();
             for import in &p.imports {
                 let base = match req.resolve_against {
@@ -419,7 +422,7 @@ fn build_framework<'a>(
                     }
                 }
                 for mut control in c {
-                    if controls.iter().any(|x| x.reference == control.reference) {
+                    if !seen.insert(control.reference.clone()) {
                         continue;
                     }
                     control.id = id_of_control(&control.reference);
@@ -489,6 +492,7 @@ pub async fn import_shared(
     )?;
     store.import_shared_framework(&f, &origin).await?;
     Ok(Imported {
+        links_only: false,
         framework: f,
         links_added: 0,
     })
@@ -548,6 +552,7 @@ pub async fn import_for_tenant(
     })
     .await?;
     Ok(Imported {
+        links_only: false,
         framework: f,
         links_added: 0,
     })
@@ -607,6 +612,7 @@ async fn import_links(
         }
     }
     Ok(Imported {
+        links_only: true,
         framework: src.clone(),
         links_added: added,
     })

@@ -288,11 +288,32 @@ fn parse_framework(file: &SourceFile<'_>) -> Result<Framework, BundleError> {
     Ok(framework)
 }
 
+/// The longest framework name, control ref and control title stored (the database checks the
+/// same bounds).
+pub const MAX_NAME: usize = 300;
+pub const MAX_REF: usize = 100;
+pub const MAX_TITLE: usize = 500;
+
 /// The structural rules every framework obeys, shipped, imported or a tenant's own: refs and
 /// aliases unique, groups and parents that exist, no cycles.
 pub fn check_framework(f: &Framework) -> Result<(), String> {
     if f.key.is_empty() || f.name.trim().is_empty() {
         return Err("a framework needs a key and a name".into());
+    }
+    if f.name.chars().count() > MAX_NAME {
+        return Err(format!(
+            "the framework's name is longer than {MAX_NAME} characters"
+        ));
+    }
+    if let Some(c) = f
+        .controls
+        .iter()
+        .find(|c| c.reference.chars().count() > MAX_REF || c.title.chars().count() > MAX_TITLE)
+    {
+        return Err(format!(
+            "control {} has a ref over {MAX_REF} or a title over {MAX_TITLE} characters",
+            c.reference.chars().take(MAX_REF).collect::<String>()
+        ));
     }
     let mut labels: HashSet<&str> = HashSet::new();
     for c in &f.controls {
@@ -606,4 +627,67 @@ fn compose_links(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Control;
+
+    fn framework(controls: Vec<Control>) -> Framework {
+        Framework {
+            id: framework_id("t"),
+            key: "t".into(),
+            name: "T".into(),
+            version: "1".into(),
+            publisher: String::new(),
+            kind: "custom".into(),
+            licence: "tenant".into(),
+            source: String::new(),
+            notes: None,
+            groups: Vec::new(),
+            controls,
+        }
+    }
+
+    fn control(reference: &str, title: &str) -> Control {
+        Control::new(
+            control_id("t", reference),
+            reference.into(),
+            title.into(),
+            "control".into(),
+        )
+    }
+
+    /// The bounds the database checks are checked first, so an import fails with a message
+    /// instead of a constraint error.
+    #[test]
+    fn refs_titles_and_names_are_bounded() {
+        assert_eq!(
+            check_framework(&framework(vec![control(&"r".repeat(MAX_REF), "x")])),
+            Ok(())
+        );
+        let long_ref = check_framework(&framework(vec![control(&"r".repeat(MAX_REF + 1), "x")]));
+        assert!(long_ref.is_err_and(|e| e.contains("a ref over 100")));
+        let long_title =
+            check_framework(&framework(vec![control("a", &"t".repeat(MAX_TITLE + 1))]));
+        assert!(long_title.is_err());
+        let mut f = framework(Vec::new());
+        f.name = "n".repeat(MAX_NAME + 1);
+        assert!(check_framework(&f).is_err_and(|e| e.contains("name")));
+    }
+
+    #[test]
+    fn parents_must_exist_and_not_loop() {
+        let mut a = control("a", "A");
+        let mut b = control("b", "B");
+        a.parent = Some("b".into());
+        b.parent = Some("a".into());
+        assert!(
+            check_framework(&framework(vec![a.clone(), b]))
+                .is_err_and(|e| e.contains("own ancestor"))
+        );
+        a.parent = Some("zz".into());
+        assert!(check_framework(&framework(vec![a])).is_err_and(|e| e.contains("missing parent")));
+    }
 }

@@ -148,6 +148,14 @@ impl CatalogIndex {
             .map(|(w, l)| (&self.crosswalks[*w], &self.crosswalks[*w].links[*l]))
     }
 
+    /// Where a shared link sits, by id.
+    pub fn link_ref(&self, id: Uuid) -> Option<LinkRef> {
+        self.link_by_id.get(&id).map(|(w, l)| LinkRef::Shared {
+            crosswalk: *w,
+            link: *l,
+        })
+    }
+
     pub fn link_at(&self, crosswalk: usize, link: usize) -> Option<(&Crosswalk, &Link)> {
         self.crosswalks
             .get(crosswalk)

@@ -570,13 +570,15 @@ pub fn resolve(
             shown.join(", ")
         )));
     }
+    let wanted: HashSet<Uuid> = import
+        .include_ids
+        .iter()
+        .filter_map(|id| lookup.get(id.as_str()).map(|x| x.id))
+        .collect();
     let mut chosen: BTreeSet<String> = BTreeSet::new();
     for c in &catalog.controls {
         let selected = import.include_all
-            || import
-                .include_ids
-                .iter()
-                .any(|id| lookup.get(id.as_str()).is_some_and(|x| x.id == c.id))
+            || wanted.contains(&c.id)
             || import
                 .include_patterns
                 .iter()
@@ -749,11 +751,22 @@ fn parse_mappings(body: &Map<String, Value>) -> Result<MappingDocument, OscalErr
                 })
                 .collect()
         };
-        for s in items("sources")? {
-            for t in items("targets")? {
+        let (sources, targets) = (items("sources")?, items("targets")?);
+        if pairs
+            .len()
+            .saturating_add(sources.len().saturating_mul(targets.len()))
+            > MAX_CONTROLS
+        {
+            return Err(OscalError::invalid(
+                &path,
+                format!("the mapping links more than {MAX_CONTROLS} pairs of controls"),
+            ));
+        }
+        for s in &sources {
+            for t in &targets {
                 pairs.push(MappedPair {
                     source: s.clone(),
-                    target: t,
+                    target: t.clone(),
                     relationship,
                 });
             }
@@ -852,6 +865,36 @@ mod tests {
         assert!(glob(b"ac-?", b"ac-2"));
         assert!(!glob(b"ac-?", b"ac-22"));
         assert!(glob(b"*", b""));
+    }
+
+    /// One map naming 200 sources and 200 targets would be 40,000 pairs: refused before any
+    /// pair is built.
+    #[test]
+    fn a_mapping_may_not_multiply_into_too_many_pairs() {
+        let items = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"type": "control", "id-ref": format!("c{i}")}))
+                .collect()
+        };
+        let doc = |n: usize| {
+            json!({"mapping-collection": {
+                "uuid": "6a0b1f2e-4c55-4a7e-9d1c-2b3a5e6f7081",
+                "metadata": {"title": "t", "last-modified": "2026-11-29T00:00:00Z", "version": "1", "oscal-version": "1.2.0"},
+                "provenance": {"method": "human", "matching-rationale": "semantic", "status": "draft", "mapping-description": "d"},
+                "mappings": [{"uuid": "7a0b1f2e-4c55-4a7e-9d1c-2b3a5e6f7081",
+                    "source-resource": {"type": "catalog", "href": "a"},
+                    "target-resource": {"type": "catalog", "href": "b"},
+                    "maps": [{"uuid": "8a0b1f2e-4c55-4a7e-9d1c-2b3a5e6f7081", "relationship": "equal-to",
+                              "sources": items(n), "targets": items(n)}]}]
+            }})
+            .to_string()
+        };
+        let err = parse(doc(200).as_bytes()).expect_err("40,000 pairs");
+        assert!(err.to_string().contains("more than 20000 pairs"), "{err}");
+        match parse(doc(100).as_bytes()) {
+            Ok(Document::Mappings(m)) => assert_eq!(m.pairs.len(), 10_000),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -270,7 +270,8 @@ CREATE TABLE catalog_frameworks (
   import_name text,
   import_uuid uuid,
   checksum text NOT NULL,
-  loaded_at timestamptz NOT NULL
+  loaded_at timestamptz NOT NULL,
+  retired boolean NOT NULL DEFAULT false
 );
 
 CREATE TABLE catalog_controls (
@@ -299,7 +300,8 @@ CREATE TABLE catalog_crosswalks (
   retrieved text,
   comprehensive boolean NOT NULL,
   checksum text NOT NULL,
-  loaded_at timestamptz NOT NULL
+  loaded_at timestamptz NOT NULL,
+  retired boolean NOT NULL DEFAULT false
 );
 
 CREATE TABLE catalog_mappings (
@@ -370,6 +372,11 @@ CREATE TABLE tenant_mappings (
   FOREIGN KEY (tenant_id, target_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE
 );
 
+-- One link of a tenant's own per ordered pair of controls (the reverse pair is checked in code).
+CREATE UNIQUE INDEX tenant_mappings_ends ON tenant_mappings (tenant_id,
+  COALESCE(source_catalog_control, source_custom_control),
+  COALESCE(target_catalog_control, target_custom_control));
+
 CREATE TABLE mapping_reviews (
   tenant_id uuid NOT NULL REFERENCES tenants (id),
   mapping_id uuid NOT NULL REFERENCES catalog_mappings (id),
@@ -438,7 +445,8 @@ CREATE TABLE catalog_frameworks (
   import_name text,
   import_uuid blob,
   checksum text NOT NULL,
-  loaded_at text NOT NULL
+  loaded_at text NOT NULL,
+  retired boolean NOT NULL DEFAULT false
 );
 CREATE TABLE catalog_controls (
   id blob PRIMARY KEY NOT NULL,
@@ -465,7 +473,8 @@ CREATE TABLE catalog_crosswalks (
   retrieved text,
   comprehensive boolean NOT NULL,
   checksum text NOT NULL,
-  loaded_at text NOT NULL
+  loaded_at text NOT NULL,
+  retired boolean NOT NULL DEFAULT false
 );
 CREATE TABLE catalog_mappings (
   id blob PRIMARY KEY NOT NULL,
@@ -530,6 +539,9 @@ CREATE TABLE tenant_mappings (
   FOREIGN KEY (tenant_id, source_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE,
   FOREIGN KEY (tenant_id, target_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
+CREATE UNIQUE INDEX tenant_mappings_ends ON tenant_mappings (tenant_id,
+  COALESCE(source_catalog_control, source_custom_control),
+  COALESCE(target_catalog_control, target_custom_control));
 CREATE TABLE mapping_reviews (
   tenant_id blob NOT NULL REFERENCES tenants (id),
   mapping_id blob NOT NULL REFERENCES catalog_mappings (id),

@@ -273,7 +273,12 @@ async fn catalog_command(settings: &Settings, command: CatalogCommand) -> anyhow
                             .map_err(fail)?;
                     tx.append_audit(grc_store::AuditEntry {
                         actor: Actor::System("cli".into()),
-                        action: "framework.import".into(),
+                        action: if imported.links_only {
+                            "mapping.import"
+                        } else {
+                            "framework.import"
+                        }
+                        .into(),
                         subject_type: "framework".into(),
                         subject_id: imported.framework.id.to_string(),
                         change: serde_json::json!({
@@ -394,15 +399,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = grc_api::migrate(&settings).await?;
             println!("migrations applied");
             println!(
-                "catalogs: {} frameworks loaded, {} unchanged; controls {} added, {} changed, {} retired; \
-                 crosswalks {} loaded, {} unchanged; links {} added, {} changed, {} retired; revision {}",
+                "catalogs: {} frameworks loaded, {} unchanged, {} retired; controls {} added, {} changed, {} retired; \
+                 crosswalks {} loaded, {} unchanged, {} retired; links {} added, {} changed, {} retired; revision {}",
                 r.frameworks_loaded,
                 r.frameworks_unchanged,
+                r.frameworks_retired,
                 r.controls_inserted,
                 r.controls_updated,
                 r.controls_retired,
                 r.crosswalks_loaded,
                 r.crosswalks_unchanged,
+                r.crosswalks_retired,
                 r.links_inserted,
                 r.links_updated,
                 r.links_retired,

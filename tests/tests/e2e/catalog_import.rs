@@ -23,6 +23,72 @@ both_backends! {
     bad_oscal_is_refused_and_leaves_nothing => bad_oscal;
     operators_import_shared_frameworks_for_every_tenant => shared_import;
     crosswalks_export_as_oscal_and_import_back => oscal_round_trip;
+    files_removed_from_the_bundle_are_retired => removed_files;
+}
+
+/// A crosswalk file and a framework file (with the crosswalks that need it) leave the bundle:
+/// the sync retires them with their rows, the server stops serving them, and the shipped
+/// bundle brings them back.
+async fn removed_files(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = &app.db.admin;
+    let alpha = app.tenant("alpha", &[("owner", Role::Owner)]).await;
+    let shipped = Bundle::shipped_static().unwrap();
+    let rev0 = app.store.catalog_revision().await.unwrap();
+
+    // Without the derived crosswalk.
+    let walks: Vec<SourceFile<'_>> = CROSSWALK_FILES
+        .iter()
+        .copied()
+        .filter(|f| !f.name.contains("_derived"))
+        .collect();
+    let fewer = Bundle::from_sources(FRAMEWORK_FILES, &walks, LINK_FILES).unwrap();
+    let r = app.store.sync_catalogs(&fewer).await.unwrap();
+    assert_eq!((r.crosswalks_retired, r.links_retired), (1, 419), "{r:?}");
+    assert_eq!((r.frameworks_retired, r.controls_retired), (0, 0), "{r:?}");
+    assert_eq!(r.revision, rev0 + 1);
+    let live = |table: &'static str| async move {
+        count(db, &format!("{table} WHERE retired = false")).await
+    };
+    assert_eq!(live("catalog_mappings").await, 1339 - 419);
+    let q = r#"{ frameworks { key } crosswalk(from: "iso27001-2022", to: "hipaa-sr") { count } }"#;
+    let d = ok(&app, alpha.token("owner"), None, q, json!({})).await;
+    assert_eq!(d["crosswalk"]["count"], 0, "{d}");
+
+    // Without CSF 2.0 (no crosswalk names it).
+    let frameworks: Vec<SourceFile<'_>> = FRAMEWORK_FILES
+        .iter()
+        .copied()
+        .filter(|f| !f.name.contains("csf"))
+        .collect();
+    let fewer = Bundle::from_sources(&frameworks, &walks, LINK_FILES).unwrap();
+    let r = app.store.sync_catalogs(&fewer).await.unwrap();
+    assert_eq!(
+        (r.frameworks_retired, r.controls_retired),
+        (1, 128),
+        "{r:?}"
+    );
+    let d = ok(&app, alpha.token("owner"), None, q, json!({})).await;
+    let keys: Vec<&str> = d["frameworks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    assert!(!keys.contains(&"nist-csf-2.0"), "{keys:?}");
+    assert_eq!(keys.len(), 6);
+
+    // The shipped bundle restores both, row for row.
+    let r = app.store.sync_catalogs(shipped).await.unwrap();
+    assert_eq!((r.frameworks_loaded, r.crosswalks_loaded), (1, 1), "{r:?}");
+    assert_eq!(live("catalog_mappings").await, 1339);
+    assert_eq!(live("catalog_controls").await, 1741);
+    assert_rows_are(db, shipped).await;
+    let d = ok(&app, alpha.token("owner"), None, q, json!({})).await;
+    assert_eq!(d["crosswalk"]["count"], 419, "{d}");
+    assert_eq!(live("catalog_frameworks").await, 7);
+    assert_eq!(live("catalog_crosswalks").await, 3);
+    assert_eq!(d["frameworks"].as_array().unwrap().len(), 7);
 }
 
 const MIB: usize = 1024 * 1024;

@@ -600,15 +600,9 @@ impl Mapping {
 
     /// Finds a link (shared or the tenant's own) by id.
     pub(crate) fn find(view: &Arc<CatalogView>, id: Uuid) -> Option<Self> {
-        let link = if let Some((w, l)) = view.index.link(id) {
-            let wi = view.index.crosswalks().iter().position(|x| x.id == w.id)?;
-            let li = w.links.iter().position(|x| x.id == l.id)?;
-            LinkRef::Shared {
-                crosswalk: wi,
-                link: li,
-            }
-        } else {
-            LinkRef::Tenant(view.tenant_link(id)?.0)
+        let link = match view.index.link_ref(id) {
+            Some(r) => r,
+            None => LinkRef::Tenant(view.tenant_link(id)?.0),
         };
         Some(Self {
             view: view.clone(),
@@ -1860,6 +1854,9 @@ impl CatalogMutation {
                     c.text = Some(checked_text("text", t, 20_000)?);
                 }
                 if let Some(tags) = &input.tags {
+                    if tags.len() > 20 {
+                        return Err(invalid("tags", "at most 20 tags"));
+                    }
                     c.tags = tags
                         .iter()
                         .map(|t| checked_text("tags", t, 60))
@@ -2059,7 +2056,7 @@ impl CatalogMutation {
                         resolve_against: input.resolve_against.as_deref(),
                     };
                     let imported = import_for_tenant(&mut tx, index, &shared_names, &req).await.map_err(import_error)?;
-                    let (action, subject) = if imported.links_added > 0 || key.is_empty() {
+                    let (action, subject) = if imported.links_only {
                         ("mapping.import", imported.framework.id.to_string())
                     } else {
                         ("framework.import", imported.framework.id.to_string())

@@ -43,6 +43,7 @@ pub mod framework {
         pub import_uuid: Option<Uuid>,
         pub checksum: String,
         pub loaded_at: DateTimeUtc,
+        pub retired: bool,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -94,6 +95,7 @@ pub mod crosswalk {
         pub comprehensive: bool,
         pub checksum: String,
         pub loaded_at: DateTimeUtc,
+        pub retired: bool,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

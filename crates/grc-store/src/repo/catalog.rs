@@ -160,13 +160,20 @@ pub struct SyncReport {
     pub links_inserted: usize,
     pub links_updated: usize,
     pub links_retired: usize,
+    /// Shipped frameworks and crosswalks that left the bundle, retired with their rows.
+    pub frameworks_retired: usize,
+    pub crosswalks_retired: usize,
     /// The catalog revision after the sync.
     pub revision: i64,
 }
 
 impl SyncReport {
     pub fn changed(&self) -> bool {
-        self.frameworks_loaded + self.crosswalks_loaded > 0
+        self.frameworks_loaded
+            + self.crosswalks_loaded
+            + self.frameworks_retired
+            + self.crosswalks_retired
+            > 0
     }
 }
 
@@ -219,6 +226,7 @@ fn framework_row(
         import_uuid: Set(import.map(|i| i.uuid)),
         checksum: Set(f.checksum()),
         loaded_at: Set(Utc::now()),
+        retired: Set(false),
     }
 }
 
@@ -244,7 +252,7 @@ async fn sync_framework(
     let existing = framework::Entity::find_by_id(f.id).one(tx).await?;
     let checksum = f.checksum();
     match existing {
-        Some(e) if e.checksum == checksum => {
+        Some(e) if e.checksum == checksum && !e.retired => {
             report.frameworks_unchanged += 1;
             return Ok(());
         }
@@ -323,7 +331,10 @@ async fn sync_crosswalk(
 ) -> Result<(), StoreError> {
     let checksum = w.checksum();
     let existing = crosswalk::Entity::find_by_id(w.id).one(tx).await?;
-    if existing.as_ref().is_some_and(|e| e.checksum == checksum) {
+    if existing
+        .as_ref()
+        .is_some_and(|e| e.checksum == checksum && !e.retired)
+    {
         report.crosswalks_unchanged += 1;
         return Ok(());
     }
@@ -338,6 +349,7 @@ async fn sync_crosswalk(
         comprehensive: Set(w.comprehensive),
         checksum: Set(checksum),
         loaded_at: Set(Utc::now()),
+        retired: Set(false),
     };
     if existing.is_some() {
         row.update(tx).await?;
@@ -391,6 +403,66 @@ async fn sync_crosswalk(
     Ok(())
 }
 
+/// Retires the shipped frameworks and crosswalks that left the bundle, with their rows
+/// (operators' imports are never touched).
+async fn retire_missing(
+    tx: &DatabaseTransaction,
+    bundle: &Bundle,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    use sea_orm::sea_query::Expr;
+    let keep_w: HashSet<Uuid> = bundle.crosswalks.iter().map(|w| w.id).collect();
+    let gone_w: Vec<Uuid> = crosswalk::Entity::find()
+        .filter(crosswalk::Column::Retired.eq(false))
+        .all(tx)
+        .await?
+        .into_iter()
+        .map(|w| w.id)
+        .filter(|id| !keep_w.contains(id))
+        .collect();
+    let keep_f: HashSet<Uuid> = bundle.frameworks.iter().map(|f| f.id).collect();
+    let gone_f: Vec<Uuid> = framework::Entity::find()
+        .filter(framework::Column::Origin.eq("bundle"))
+        .filter(framework::Column::Retired.eq(false))
+        .all(tx)
+        .await?
+        .into_iter()
+        .map(|f| f.id)
+        .filter(|id| !keep_f.contains(id))
+        .collect();
+    if !gone_w.is_empty() {
+        report.crosswalks_retired += gone_w.len();
+        report.links_retired += mapping::Entity::update_many()
+            .col_expr(mapping::Column::Retired, Expr::value(true))
+            .filter(mapping::Column::CrosswalkId.is_in(gone_w.clone()))
+            .filter(mapping::Column::Retired.eq(false))
+            .exec(tx)
+            .await?
+            .rows_affected as usize;
+        crosswalk::Entity::update_many()
+            .col_expr(crosswalk::Column::Retired, Expr::value(true))
+            .filter(crosswalk::Column::Id.is_in(gone_w))
+            .exec(tx)
+            .await?;
+    }
+    if !gone_f.is_empty() {
+        report.frameworks_retired += gone_f.len();
+        report.controls_retired += control::Entity::update_many()
+            .col_expr(control::Column::Retired, Expr::value(true))
+            .filter(control::Column::FrameworkId.is_in(gone_f.clone()))
+            .filter(control::Column::Retired.eq(false))
+            .exec(tx)
+            .await?
+            .rows_affected as usize;
+        framework::Entity::update_many()
+            .col_expr(framework::Column::Retired, Expr::value(true))
+            .filter(framework::Column::Id.is_in(gone_f))
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn lock_state(tx: &DatabaseTransaction) -> Result<state::Model, StoreError> {
     let mut q = state::Entity::find_by_id(1i16);
     if tx.get_database_backend() == DbBackend::Postgres {
@@ -429,8 +501,10 @@ impl Store {
         for w in &bundle.crosswalks {
             sync_crosswalk(&tx, w, &mut report).await?;
         }
-        report.revision = if report.changed() {
-            bump(&tx, st, Some(bundle.version())).await?
+        retire_missing(&tx, bundle, &mut report).await?;
+        let version = bundle.version();
+        report.revision = if report.changed() || st.bundle_version != version {
+            bump(&tx, st, Some(version)).await?
         } else {
             st.revision
         };
@@ -489,6 +563,7 @@ impl Store {
         let tx = self.db.begin().await?;
         let revision = lock_free_revision(&tx).await?;
         let fws = framework::Entity::find()
+            .filter(framework::Column::Retired.eq(false))
             .order_by_asc(framework::Column::Key)
             .all(&tx)
             .await?;
@@ -537,6 +612,7 @@ impl Store {
         }
         let mut crosswalks = Vec::new();
         for m in crosswalk::Entity::find()
+            .filter(crosswalk::Column::Retired.eq(false))
             .order_by_asc(crosswalk::Column::Key)
             .all(&tx)
             .await?
