@@ -6,8 +6,8 @@ use grc_catalog::model::{control_id, framework_id};
 use grc_catalog::oscal::{self, Document, OscalError};
 use grc_catalog::{CatalogIndex, Control, Framework, Link, MappingState, Overlay, Relationship};
 use grc_store::{
-    CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework, ReviewRecord, Store,
-    StoreError, TenantLinkRecord, TenantScope, TenantTx,
+    ControlTextRecord, CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework,
+    ReviewRecord, Store, StoreError, TenantLinkRecord, TenantScope, TenantTx,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -160,6 +160,8 @@ pub struct TenantCatalog {
     pub links: Vec<TenantLinkRecord>,
     pub reviews: HashMap<Uuid, ReviewRecord>,
     pub custom: Vec<CustomFrameworkRecord>,
+    /// Licensed text the tenant attached to shared controls, by control.
+    pub texts: HashMap<Uuid, ControlTextRecord>,
     custom_controls: HashMap<Uuid, (usize, usize)>,
     custom_by_id: HashMap<Uuid, usize>,
 }
@@ -184,7 +186,14 @@ impl TenantCatalog {
             .map(|r| (r.mapping_id, r))
             .collect();
         let custom = tx.custom_frameworks_with_controls().await?;
-        Ok(Self::assemble(links, reviews, custom))
+        let mut this = Self::assemble(links, reviews, custom);
+        this.texts = tx
+            .control_texts()
+            .await?
+            .into_iter()
+            .map(|t| (t.control_id, t))
+            .collect();
+        Ok(this)
     }
 
     fn assemble(
@@ -217,6 +226,7 @@ impl TenantCatalog {
             custom_controls: framework_of,
         };
         Self {
+            texts: HashMap::new(),
             overlay,
             links,
             reviews,

@@ -372,10 +372,12 @@ CREATE TABLE tenant_mappings (
   FOREIGN KEY (tenant_id, target_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE
 );
 
--- One link of a tenant's own per ordered pair of controls (the reverse pair is checked in code).
+-- One link of a tenant's own per pair of controls, whichever way round.
 CREATE UNIQUE INDEX tenant_mappings_ends ON tenant_mappings (tenant_id,
-  COALESCE(source_catalog_control, source_custom_control),
-  COALESCE(target_catalog_control, target_custom_control));
+  LEAST(COALESCE(source_catalog_control, source_custom_control),
+        COALESCE(target_catalog_control, target_custom_control)),
+  GREATEST(COALESCE(source_catalog_control, source_custom_control),
+           COALESCE(target_catalog_control, target_custom_control)));
 
 CREATE TABLE mapping_reviews (
   tenant_id uuid NOT NULL REFERENCES tenants (id),
@@ -540,8 +542,10 @@ CREATE TABLE tenant_mappings (
   FOREIGN KEY (tenant_id, target_custom_control) REFERENCES custom_controls (tenant_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX tenant_mappings_ends ON tenant_mappings (tenant_id,
-  COALESCE(source_catalog_control, source_custom_control),
-  COALESCE(target_catalog_control, target_custom_control));
+  min(COALESCE(source_catalog_control, source_custom_control),
+      COALESCE(target_catalog_control, target_custom_control)),
+  max(COALESCE(source_catalog_control, source_custom_control),
+      COALESCE(target_catalog_control, target_custom_control)));
 CREATE TABLE mapping_reviews (
   tenant_id blob NOT NULL REFERENCES tenants (id),
   mapping_id blob NOT NULL REFERENCES catalog_mappings (id),

@@ -87,6 +87,22 @@ async fn app_role_sees_only_its_tenant() {
     populate_catalog_tables(&app, a.token("owner")).await;
     populate_catalog_tables(&app, b.token("owner")).await;
 
+    // A second link between the same two controls, the other way round, is refused by the
+    // database itself (the API refuses it first; this is the backstop for concurrent requests).
+    let err = app
+        .db
+        .admin
+        .execute_unprepared(
+            "INSERT INTO tenant_mappings (tenant_id, id, source_catalog_control, source_custom_control,
+               target_catalog_control, target_custom_control, relationship, created_by, created_at)
+             SELECT tenant_id, gen_random_uuid(), target_catalog_control, NULL, NULL,
+               source_custom_control, 'superset-of', 'test', now()
+             FROM tenant_mappings LIMIT 1",
+        )
+        .await
+        .expect_err("a reversed duplicate link must be refused");
+    assert!(err.to_string().contains("tenant_mappings_ends"), "{err}");
+
     // The superuser sees both tenants' rows.
     for t in TENANT_OWNED_TABLES {
         let n = count(

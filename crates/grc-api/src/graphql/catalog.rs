@@ -488,19 +488,12 @@ impl Control {
         Ok(self.get()?.1.text.clone())
     }
     /// The tenant's licensed text for this control, if it attached any.
-    async fn licensed_text(&self, ctx: &Context<'_>) -> Result<Option<LicensedText>> {
-        let az = authorize(ctx, Operation::ReadCatalog)?;
-        let tx = store(ctx)
-            .tenant_tx(az.scope)
-            .await
-            .map_err(StoreErrorExt)?;
-        let t = tx.control_text(self.id).await.map_err(StoreErrorExt)?;
-        tx.commit().await.map_err(StoreErrorExt)?;
-        Ok(t.map(|t| LicensedText {
-            text: t.text,
-            source: t.source,
+    async fn licensed_text(&self) -> Option<LicensedText> {
+        self.view.texts.get(&self.id).map(|t| LicensedText {
+            text: t.text.clone(),
+            source: t.source.clone(),
             updated_at: t.updated_at,
-        }))
+        })
     }
     /// Links from this control, direct (`maxHops: 1`) or through other frameworks (up to 3),
     /// each with its path; rejected links are left out unless asked for.
@@ -1959,7 +1952,10 @@ impl CatalogMutation {
                 )
                 .await?;
                 super::mutation::commit(ctx, tx).await?;
-                Ok(Control { view: v, id })
+                Ok(Control {
+                    view: reload(ctx, &az).await?,
+                    id,
+                })
             }
             .await,
         )?;
@@ -1993,7 +1989,10 @@ impl CatalogMutation {
                 )
                 .await?;
                 super::mutation::commit(ctx, tx).await?;
-                Ok(Control { view: v, id })
+                Ok(Control {
+                    view: reload(ctx, &az).await?,
+                    id,
+                })
             }
             .await,
         )?;

@@ -1224,6 +1224,23 @@ impl TenantTx {
         Ok(res.rows_affected > 0)
     }
 
+    /// All the licensed text the tenant attached to shared controls.
+    pub async fn control_texts(&self) -> Result<Vec<ControlTextRecord>, StoreError> {
+        Ok(control_text::Entity::find()
+            .filter(control_text::Column::TenantId.eq(self.tenant_uuid()))
+            .all(&self.tx)
+            .await?
+            .into_iter()
+            .map(|m| ControlTextRecord {
+                control_id: m.control_id,
+                text: m.text,
+                source: m.source,
+                updated_by: m.updated_by,
+                updated_at: m.updated_at,
+            })
+            .collect())
+    }
+
     /// The licensed text the tenant attached to a shared control.
     pub async fn control_text(
         &self,
