@@ -1156,17 +1156,6 @@ impl TenantTx {
             .collect()
     }
 
-    /// The tenant's review of one shared link.
-    pub async fn review(&self, mapping_id: Uuid) -> Result<Option<ReviewRecord>, StoreError> {
-        mapping_review::Entity::find()
-            .filter(mapping_review::Column::TenantId.eq(self.tenant_uuid()))
-            .filter(mapping_review::Column::MappingId.eq(mapping_id))
-            .one(&self.tx)
-            .await?
-            .map(review_record)
-            .transpose()
-    }
-
     /// Confirms or rejects a shared link for this tenant (replacing an earlier review).
     pub async fn set_review(
         &mut self,
@@ -1239,25 +1228,6 @@ impl TenantTx {
                 updated_at: m.updated_at,
             })
             .collect())
-    }
-
-    /// The licensed text the tenant attached to a shared control.
-    pub async fn control_text(
-        &self,
-        control_id: Uuid,
-    ) -> Result<Option<ControlTextRecord>, StoreError> {
-        Ok(control_text::Entity::find()
-            .filter(control_text::Column::TenantId.eq(self.tenant_uuid()))
-            .filter(control_text::Column::ControlId.eq(control_id))
-            .one(&self.tx)
-            .await?
-            .map(|m| ControlTextRecord {
-                control_id: m.control_id,
-                text: m.text,
-                source: m.source,
-                updated_by: m.updated_by,
-                updated_at: m.updated_at,
-            }))
     }
 
     /// Attaches (or replaces) licensed text on a shared control, for this tenant only.
