@@ -25,10 +25,24 @@ pub enum Operation {
     /// Add and change the tenant's own frameworks and links, confirm or reject shared links for
     /// the tenant, attach licensed text, import OSCAL as the tenant's own.
     ManageCatalog,
+    /// Read the tenant's ISMS records: scope, context, assets, risks, SoA, documents, evidence
+    /// metadata, objectives, audits, nonconformities, reviews, training, derived views.
+    ReadIsms,
+    /// Create an ISMS, set its scope, risk criteria and context, record HIPAA determinations
+    /// (compliance judgements).
+    ConfigureIsms,
+    /// Create and edit ISMS records. Contributors may change only the records they own
+    /// (see [`may_edit_owned`]).
+    ManageIsms,
+    /// Approve: freeze an SoA version, approve a document version, verify and close a
+    /// corrective action.
+    ApproveIsms,
+    /// Download evidence files (viewers see evidence metadata, never the files).
+    DownloadEvidence,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 13] = [
         Self::ReadTenant,
         Self::ReadMembers,
         Self::ManageMembers,
@@ -37,13 +51,23 @@ impl Operation {
         Self::ReadAuditEvents,
         Self::ReadCatalog,
         Self::ManageCatalog,
+        Self::ReadIsms,
+        Self::ConfigureIsms,
+        Self::ManageIsms,
+        Self::ApproveIsms,
+        Self::DownloadEvidence,
     ];
 
     /// Whether the operation changes anything (auditors and viewers never may).
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Self::ManageMembers | Self::ManageApiKeys | Self::ManageCatalog
+            Self::ManageMembers
+                | Self::ManageApiKeys
+                | Self::ManageCatalog
+                | Self::ConfigureIsms
+                | Self::ManageIsms
+                | Self::ApproveIsms
         )
     }
 
@@ -57,6 +81,11 @@ impl Operation {
             Self::ReadAuditEvents => "read_audit_events",
             Self::ReadCatalog => "read_catalog",
             Self::ManageCatalog => "manage_catalog",
+            Self::ReadIsms => "read_isms",
+            Self::ConfigureIsms => "configure_isms",
+            Self::ManageIsms => "manage_isms",
+            Self::ApproveIsms => "approve_isms",
+            Self::DownloadEvidence => "download_evidence",
         }
     }
 }
@@ -66,11 +95,25 @@ pub fn permits(role: Role, op: Operation) -> bool {
     use Operation::*;
     use Role::*;
     match op {
-        ReadTenant | ReadMembers | ReadCatalog => true,
-        // Which links count as coverage is a compliance judgement.
-        ManageCatalog => matches!(role, Owner | ComplianceManager),
+        ReadTenant | ReadMembers | ReadCatalog | ReadIsms => true,
+        // Which links count as coverage is a compliance judgement; so are an ISMS's scope and
+        // criteria, and approvals.
+        ManageCatalog | ConfigureIsms | ApproveIsms => matches!(role, Owner | ComplianceManager),
+        ManageIsms => matches!(role, Owner | ComplianceManager | Contributor),
+        DownloadEvidence => matches!(role, Owner | ComplianceManager | Contributor | Auditor),
         ManageMembers | ManageApiKeys => role == Owner,
         ReadApiKeys | ReadAuditEvents => matches!(role, Owner | Auditor),
+    }
+}
+
+/// Whether `role`, acting as user `actor` (None for an API key), may change a record owned by
+/// `owner`. Owners and compliance managers change any record; a contributor changes only the
+/// records it owns (an unowned record is not its own). Auditors and viewers change nothing.
+pub fn may_edit_owned(role: Role, owner: Option<uuid::Uuid>, actor: Option<uuid::Uuid>) -> bool {
+    match role {
+        Role::Owner | Role::ComplianceManager => true,
+        Role::Contributor => owner.is_some() && owner == actor,
+        Role::Auditor | Role::Viewer => false,
     }
 }
 
@@ -97,13 +140,38 @@ mod tests {
                     ReadAuditEvents,
                     ReadCatalog,
                     ManageCatalog,
+                    ReadIsms,
+                    ConfigureIsms,
+                    ManageIsms,
+                    ApproveIsms,
+                    DownloadEvidence,
                 ],
             ),
             (
                 ComplianceManager,
-                &[ReadTenant, ReadMembers, ReadCatalog, ManageCatalog],
+                &[
+                    ReadTenant,
+                    ReadMembers,
+                    ReadCatalog,
+                    ManageCatalog,
+                    ReadIsms,
+                    ConfigureIsms,
+                    ManageIsms,
+                    ApproveIsms,
+                    DownloadEvidence,
+                ],
             ),
-            (Contributor, &[ReadTenant, ReadMembers, ReadCatalog]),
+            (
+                Contributor,
+                &[
+                    ReadTenant,
+                    ReadMembers,
+                    ReadCatalog,
+                    ReadIsms,
+                    ManageIsms,
+                    DownloadEvidence,
+                ],
+            ),
             (
                 Auditor,
                 &[
@@ -112,15 +180,32 @@ mod tests {
                     ReadApiKeys,
                     ReadAuditEvents,
                     ReadCatalog,
+                    ReadIsms,
+                    DownloadEvidence,
                 ],
             ),
-            (Viewer, &[ReadTenant, ReadMembers, ReadCatalog]),
+            (Viewer, &[ReadTenant, ReadMembers, ReadCatalog, ReadIsms]),
         ];
         for (role, allowed) in expected {
             for op in Operation::ALL {
                 assert_eq!(permits(*role, op), allowed.contains(&op), "{role} {op:?}");
             }
         }
+    }
+
+    #[test]
+    fn contributors_edit_only_what_they_own() {
+        let me = uuid::Uuid::from_u128(1);
+        let other = uuid::Uuid::from_u128(2);
+        assert!(may_edit_owned(Contributor, Some(me), Some(me)));
+        assert!(!may_edit_owned(Contributor, Some(other), Some(me)));
+        assert!(!may_edit_owned(Contributor, None, Some(me)));
+        // An API key acting as a contributor owns nothing.
+        assert!(!may_edit_owned(Contributor, Some(me), None));
+        assert!(may_edit_owned(ComplianceManager, Some(other), Some(me)));
+        assert!(may_edit_owned(Owner, None, None));
+        assert!(!may_edit_owned(Auditor, Some(me), Some(me)));
+        assert!(!may_edit_owned(Viewer, Some(me), Some(me)));
     }
 
     #[test]

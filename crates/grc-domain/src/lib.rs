@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authz;
 pub mod error;
 pub mod ids;
+pub mod isms;
 pub mod tenancy;
 
 pub use error::{DomainError, FieldError};

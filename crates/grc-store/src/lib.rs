@@ -121,16 +121,25 @@ impl Store {
                 "application role name {role:?} must be letters, digits and underscores"
             )));
         }
-        let sql = format!(
+        let append_only = migration::append_only_tables();
+        let writable: Vec<&str> = migration::tenant_owned_tables()
+            .into_iter()
+            .filter(|t| !append_only.contains(t))
+            .collect();
+        let mut sql = format!(
             "GRANT USAGE ON SCHEMA public TO \"{role}\";
-             GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, users, memberships, api_keys, audit_heads TO \"{role}\";
+             GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, users TO \"{role}\";
              GRANT SELECT, INSERT, UPDATE, DELETE ON catalog_frameworks, catalog_controls, catalog_crosswalks, catalog_mappings TO \"{role}\";
              GRANT SELECT, UPDATE ON catalog_state TO \"{role}\";
-             GRANT SELECT, INSERT, UPDATE, DELETE ON custom_frameworks, custom_controls, tenant_mappings, mapping_reviews, control_texts TO \"{role}\";
-             GRANT SELECT, INSERT ON audit_events TO \"{role}\";
              GRANT SELECT ON seaql_migrations TO \"{role}\";
              GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid) TO \"{role}\";"
         );
+        sql.push_str(&format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO \"{role}\";
+             GRANT SELECT, INSERT ON {} TO \"{role}\";",
+            writable.join(", "),
+            append_only.join(", ")
+        ));
         self.db.execute_unprepared(&sql).await?;
         Ok(())
     }

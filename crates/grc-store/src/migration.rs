@@ -7,9 +7,14 @@
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use sea_orm_migration::{MigrationName, MigrationTrait, MigratorTrait, SchemaManager};
 
-/// The tenant-owned tables: each has `tenant_id` in its primary key and a row-level security
-/// policy on PostgreSQL. A test checks this list against the database's catalog.
-pub const TENANT_OWNED_TABLES: &[&str] = &[
+mod m0003_isms;
+mod m0004_evidence;
+mod m0005_records;
+mod m0006_audits;
+mod shared;
+
+/// The tenant-owned tables of the first two migrations (see [`tenant_owned_tables`]).
+const FOUNDATION_TENANT_TABLES: &[&str] = &[
     "memberships",
     "api_keys",
     "audit_events",
@@ -20,6 +25,33 @@ pub const TENANT_OWNED_TABLES: &[&str] = &[
     "mapping_reviews",
     "control_texts",
 ];
+
+/// The tenant-owned tables: each has `tenant_id` in its primary key and a row-level security
+/// policy on PostgreSQL. A test checks this list against the database's catalog.
+pub fn tenant_owned_tables() -> Vec<&'static str> {
+    [
+        FOUNDATION_TENANT_TABLES,
+        m0003_isms::TABLES,
+        m0004_evidence::TABLES,
+        m0005_records::TABLES,
+        m0006_audits::TABLES,
+    ]
+    .concat()
+}
+
+/// Tenant-owned tables whose rows are never updated or deleted: the application role is granted
+/// only SELECT and INSERT on them, and (except the hash-chained audit events) triggers refuse
+/// changes on both backends.
+pub fn append_only_tables() -> Vec<&'static str> {
+    [
+        &["audit_events"][..],
+        m0003_isms::APPEND_ONLY,
+        m0004_evidence::APPEND_ONLY,
+        m0005_records::APPEND_ONLY,
+        m0006_audits::APPEND_ONLY,
+    ]
+    .concat()
+}
 
 /// The platform tables: shared by all tenants, no tenant column (Citus reference tables).
 pub const PLATFORM_TABLES: &[&str] = &[
@@ -38,7 +70,14 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Foundation), Box::new(Catalogs)]
+        vec![
+            Box::new(Foundation),
+            Box::new(Catalogs),
+            Box::new(m0003_isms::Isms),
+            Box::new(m0004_evidence::Evidence),
+            Box::new(m0005_records::Records),
+            Box::new(m0006_audits::Audits),
+        ]
     }
 }
 

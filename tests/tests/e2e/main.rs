@@ -3,13 +3,17 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod audit;
+mod audits;
 mod auth;
 mod catalog;
 mod catalog_import;
+mod evidence;
+mod isms;
 mod isolation;
 mod limits;
 mod live;
 mod ops;
+mod records;
 mod rls;
 mod roles;
 mod schema;

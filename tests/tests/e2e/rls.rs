@@ -3,7 +3,7 @@
 use grc_domain::tenancy::Role;
 use grc_e2e::{Backend, TestApp, TestDb};
 use grc_store::TenantScope;
-use grc_store::migration::TENANT_OWNED_TABLES;
+use grc_store::migration::tenant_owned_tables;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
 use secrecy::ExposeSecret;
 
@@ -84,8 +84,14 @@ async fn app_role_sees_only_its_tenant() {
     );
 
     // Both tenants write a row into every catalog table of their own.
-    populate_catalog_tables(&app, a.token("owner")).await;
-    populate_catalog_tables(&app, b.token("owner")).await;
+    for t in [&a, &b] {
+        populate_catalog_tables(&app, t.token("owner")).await;
+        // One row in each ISMS table (each feature's test module knows its own).
+        super::isms::populate(&app, t.token("owner")).await;
+        super::evidence::populate(&app, t.token("owner")).await;
+        super::records::populate(&app, t.token("owner")).await;
+        super::audits::populate(&app, t.token("owner")).await;
+    }
 
     // A second link between the same two controls, the other way round, is refused by the
     // database itself (the API refuses it first; this is the backstop for concurrent requests).
@@ -104,13 +110,13 @@ async fn app_role_sees_only_its_tenant() {
     assert!(err.to_string().contains("tenant_mappings_ends"), "{err}");
 
     // The superuser sees both tenants' rows.
-    for t in TENANT_OWNED_TABLES {
+    for t in tenant_owned_tables() {
         let n = count(
             &app.db.admin,
             &format!("SELECT count(DISTINCT tenant_id) FROM {t}"),
         )
         .await;
-        let expected = if *t == "api_keys" { 1 } else { 2 };
+        let expected = if t == "api_keys" { 1 } else { 2 };
         assert_eq!(n, expected, "{t} as superuser");
     }
 
@@ -118,7 +124,7 @@ async fn app_role_sees_only_its_tenant() {
     let app_conn = Database::connect(app.db.settings.effective_database_url())
         .await
         .unwrap();
-    for t in TENANT_OWNED_TABLES {
+    for t in tenant_owned_tables() {
         assert_eq!(
             count(&app_conn, &format!("SELECT count(*) FROM {t}")).await,
             0,
@@ -141,7 +147,7 @@ async fn app_role_sees_only_its_tenant() {
         .unwrap();
     let conn = tx.raw_connection();
     let a_id = a.tenant.id.to_string();
-    for t in TENANT_OWNED_TABLES {
+    for t in tenant_owned_tables() {
         let foreign = count(
             conn,
             &format!("SELECT count(*) FROM {t} WHERE tenant_id <> '{a_id}'"),
@@ -235,14 +241,14 @@ async fn schema_keeps_the_tenancy_rules() {
         .iter()
         .map(|r| r.try_get_by_index(0).unwrap())
         .collect();
-    let mut listed: Vec<String> = TENANT_OWNED_TABLES
+    let mut listed: Vec<String> = tenant_owned_tables()
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
     with_tenant.sort();
     listed.sort();
     assert_eq!(with_tenant, listed);
-    for t in TENANT_OWNED_TABLES {
+    for t in tenant_owned_tables() {
         // Row-level security is enabled and forced.
         let on = count(&db.admin, &format!("SELECT count(*) FROM pg_class WHERE relname = '{t}' AND relrowsecurity AND relforcerowsecurity")).await;
         assert_eq!(on, 1, "{t}: RLS not enabled and forced");

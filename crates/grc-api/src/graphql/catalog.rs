@@ -2,6 +2,7 @@
 //! provenance and the tenant's state, chains with their path, crosswalks (also as OSCAL), and the
 //! mutations for a tenant's own frameworks, links, reviews, licensed text and OSCAL imports.
 
+use super::common::{checked_text, invalid, not_found, optional_text, settle};
 use super::connection::{ConnectionFields, DEFAULT_PAGE, MAX_PAGE};
 use super::ids::{Kind, cursor, decode, decode_cursor, encode};
 use super::{Authorized, auth, authorize, store};
@@ -1284,22 +1285,6 @@ pub struct ImportOscalPayload {
     pub user_errors: Vec<UserError>,
 }
 
-fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)> {
-    match r {
-        Ok(v) => Ok((Some(v), Vec::new())),
-        Err(MutationError::User(e)) => Ok((None, vec![e])),
-        Err(MutationError::Top(e)) => Err(e),
-    }
-}
-
-fn not_found(what: &'static str, field: &str) -> MutationError {
-    DomainError::not_found(what, field).into()
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> MutationError {
-    DomainError::invalid(field, message).into()
-}
-
 fn actor_text(az: &Authorized) -> String {
     az.actor.to_stored()
 }
@@ -1336,25 +1321,6 @@ fn shared_control_id(v: &CatalogView, id: &ID) -> Result<Uuid, MutationError> {
         .map(|g| g.id)
         .filter(|id| v.index.control(*id).is_some())
         .ok_or_else(|| not_found("shared control", "controlId"))
-}
-
-fn checked_text(field: &str, value: &str, max: usize) -> Result<String, MutationError> {
-    let t = value.trim();
-    if t.is_empty() || t.chars().count() > max {
-        return Err(invalid(field, format!("must be 1 to {max} characters")));
-    }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(invalid(field, "must not contain control characters"));
-    }
-    Ok(t.to_owned())
-}
-
-fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, MutationError> {
-    value.map(|v| checked_text(field, v, max)).transpose()
 }
 
 fn control_from_input(

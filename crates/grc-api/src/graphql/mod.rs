@@ -1,11 +1,16 @@
 //! The GraphQL schema: Relay nodes and connections, mutation payloads with `userErrors`, and the
 //! single authorization guard every tenant-scoped resolver calls.
 
+pub mod audits;
 pub mod catalog;
+pub mod common;
 pub mod connection;
+pub mod evidence;
 pub mod ids;
+pub mod isms;
 pub mod mutation;
 pub mod query;
+pub mod records;
 pub mod spans;
 pub mod subscription;
 pub mod types;

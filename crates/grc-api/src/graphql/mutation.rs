@@ -2,6 +2,7 @@
 //! authentication, authorization and internal failures are top-level errors. Every change
 //! writes its audit event in the same transaction, and a failed mutation changes nothing.
 
+use super::common::settle;
 use super::ids::{Kind, decode_kind};
 use super::types::{ApiKey, Membership, Role, Tenant, TenantKind};
 use super::{auth, authorize, store};
@@ -19,15 +20,6 @@ use serde_json::json;
 
 #[derive(Debug, Default)]
 pub struct Mutation;
-
-/// Splits a mutation's outcome into its payload fields and user errors.
-fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)> {
-    match r {
-        Ok(v) => Ok((Some(v), Vec::new())),
-        Err(MutationError::User(e)) => Ok((None, vec![e])),
-        Err(MutationError::Top(e)) => Err(e),
-    }
-}
 
 /// Appends the audit event of a change made through the API.
 pub(crate) async fn record(

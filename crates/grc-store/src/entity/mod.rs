@@ -3,7 +3,11 @@
 pub mod api_key;
 pub mod audit_event;
 pub mod audit_head;
+pub mod audits;
 pub mod catalog;
+pub mod evidence;
+pub mod isms;
 pub mod membership;
+pub mod records;
 pub mod tenant;
 pub mod user;

@@ -1,8 +1,12 @@
 pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod audits;
 pub(crate) mod catalog;
+pub(crate) mod evidence;
+pub(crate) mod isms;
 pub(crate) mod members;
 pub(crate) mod platform;
+pub(crate) mod records;
 
 use crate::StoreError;
 use grc_domain::tenancy::Role;

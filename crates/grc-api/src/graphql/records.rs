@@ -1,0 +1,1 @@
+//! ISMS GraphQL: records.

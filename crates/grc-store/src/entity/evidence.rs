@@ -1,0 +1,1 @@
+//! ISMS entities: evidence.

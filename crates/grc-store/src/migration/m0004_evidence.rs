@@ -1,0 +1,40 @@
+//! The ISMS's evidence files and their links.
+
+use super::shared::{render, tenant_policies};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
+
+/// The tenant-owned tables this migration adds.
+pub(super) const TABLES: &[&str] = &[];
+
+/// Tables whose rows never change once written (the application role may only insert).
+pub(super) const APPEND_ONLY: &[&str] = &[];
+
+pub(crate) struct Evidence;
+
+impl MigrationName for Evidence {
+    fn name(&self) -> &str {
+        "m0004_evidence"
+    }
+}
+
+const SQL: &str = r#"
+SELECT 1;
+"#;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Evidence {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        let mut sql = render(SQL, backend)?;
+        if backend == DbBackend::Postgres && !TABLES.is_empty() {
+            sql.push_str(&tenant_policies(TABLES));
+        }
+        manager.get_connection().execute_unprepared(&sql).await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+}

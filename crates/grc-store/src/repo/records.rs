@@ -1,0 +1,1 @@
+//! ISMS repositories: records.
