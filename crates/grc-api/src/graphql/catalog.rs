@@ -76,7 +76,7 @@ pub enum Requirement {
     Addressable,
 }
 
-async fn view(ctx: &Context<'_>, az: &Authorized) -> Result<Arc<CatalogView>> {
+pub(crate) async fn view(ctx: &Context<'_>, az: &Authorized) -> Result<Arc<CatalogView>> {
     let cache = ctx
         .data_opt::<Arc<CatalogCache>>()
         .ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))?;
