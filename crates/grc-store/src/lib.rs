@@ -21,6 +21,11 @@ pub use repo::catalog::{
     ControlTextRecord, CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework,
     ReviewRecord, SyncReport, TenantLinkRecord,
 };
+pub use repo::isms::{
+    AssetFields, AssetFilter, AssetRecord, ContextItemFields, ContextItemRecord,
+    DeterminationRecord, IsmsFields, IsmsRecord, RiskAssessmentRecord, RiskFields, RiskFilter,
+    RiskRecord, SnapshotRisk, SoaControl, SoaEntryPatch, SoaEntryRecord, SoaVersionRecord,
+};
 pub use repo::members::MemberRecord;
 pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
 pub use scope::{PlatformTx, TenantScope, TenantTx, UserTx};
@@ -50,6 +55,9 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Statements executed through this pool (a metric, and how tests prove a page costs a
+    /// constant number of queries).
+    statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -62,14 +70,24 @@ impl Store {
             .connect_timeout(options.connect_timeout)
             .acquire_timeout(options.connect_timeout)
             .sqlx_logging(false);
-        let db = Database::connect(opts).await?;
+        let mut db = Database::connect(opts).await?;
+        let statements = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
         if db.get_database_backend() == DbBackend::Sqlite {
             db.execute_unprepared(
                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
             )
             .await?;
         }
-        Ok(Self { db })
+        Ok(Self { db, statements })
+    }
+
+    /// How many SQL statements this store's pool has executed since it connected.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> DbBackend {
