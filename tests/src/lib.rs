@@ -203,6 +203,16 @@ pub fn global_id(kind: &str, id: uuid::Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id.simple()))
 }
 
+/// The uuid inside a global id (the inverse of [`global_id`]).
+pub fn decode_global_id(id: &str) -> uuid::Uuid {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .unwrap();
+    let s = String::from_utf8(raw).unwrap();
+    uuid::Uuid::try_parse(s.split(':').nth(1).unwrap()).unwrap()
+}
+
 /// A running server over a [`TestDb`].
 pub struct TestApp {
     pub db: TestDb,

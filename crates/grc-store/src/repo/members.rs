@@ -59,6 +59,24 @@ impl TenantTx {
         Ok(self.members_query().count(&self.tx).await?)
     }
 
+    /// The members among `ids` (one query; ids that are not members are left out).
+    pub async fn members_by_ids(
+        &self,
+        ids: &[uuid::Uuid],
+    ) -> Result<Vec<MemberRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.members_query()
+            .filter(membership::Column::UserId.is_in(ids.iter().copied()))
+            .find_also_related(user::Entity)
+            .all(&self.tx)
+            .await?
+            .into_iter()
+            .map(|(m, u)| record(&m, u))
+            .collect()
+    }
+
     pub async fn member(&self, user_id: UserId) -> Result<Option<MemberRecord>, StoreError> {
         self.members_query()
             .filter(membership::Column::UserId.eq(user_id.0))
