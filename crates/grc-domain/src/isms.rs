@@ -1064,3 +1064,199 @@ mod tests {
         assert_eq!(v, ["4.1", "10.2", "A.5.1", "A.5.2", "A.5.10", "A.8.1"]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Management review (9.3)
+
+/// One input a management review must consider (9.3.2): a stable key, the clause reference and
+/// our own short title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewInput {
+    pub key: &'static str,
+    pub clause: &'static str,
+    pub title: &'static str,
+}
+
+/// The management review inputs of ISO/IEC 27001:2022 9.3.2, in clause order.
+pub const REVIEW_INPUTS: &[ReviewInput] = &[
+    ReviewInput {
+        key: "previous-actions",
+        clause: "9.3.2 a",
+        title: "Status of actions from previous reviews",
+    },
+    ReviewInput {
+        key: "context-changes",
+        clause: "9.3.2 b",
+        title: "Changes in external and internal issues",
+    },
+    ReviewInput {
+        key: "interested-party-changes",
+        clause: "9.3.2 c",
+        title: "Changes in interested parties' needs",
+    },
+    ReviewInput {
+        key: "nonconformity-trends",
+        clause: "9.3.2 d 1",
+        title: "Nonconformities and corrective actions",
+    },
+    ReviewInput {
+        key: "monitoring-results",
+        clause: "9.3.2 d 2",
+        title: "Monitoring and measurement results",
+    },
+    ReviewInput {
+        key: "audit-results",
+        clause: "9.3.2 d 3",
+        title: "Audit results",
+    },
+    ReviewInput {
+        key: "objectives-fulfilment",
+        clause: "9.3.2 d 4",
+        title: "Fulfilment of security objectives",
+    },
+    ReviewInput {
+        key: "interested-party-feedback",
+        clause: "9.3.2 e",
+        title: "Feedback from interested parties",
+    },
+    ReviewInput {
+        key: "risk-results",
+        clause: "9.3.2 f",
+        title: "Risk assessment results and treatment plan status",
+    },
+    ReviewInput {
+        key: "improvement-opportunities",
+        clause: "9.3.2 g",
+        title: "Opportunities for continual improvement",
+    },
+];
+
+pub fn review_input(key: &str) -> Option<&'static ReviewInput> {
+    REVIEW_INPUTS.iter().find(|i| i.key == key)
+}
+
+/// The 9.3.2 inputs not yet recorded: `recorded` says whether a key has a (non-blank) entry.
+pub fn missing_review_inputs(recorded: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    REVIEW_INPUTS
+        .iter()
+        .map(|i| i.key)
+        .filter(|k| !recorded(k))
+        .collect()
+}
+
+/// A management review may be completed (its results kept as 9.3.3 evidence) only when every
+/// 9.3.2 input was considered and a decision recorded. `inputs` maps input keys to what was
+/// considered; blank entries do not count. Unknown keys are refused.
+pub fn check_review_completion(
+    inputs: &BTreeMap<String, String>,
+    decisions: &str,
+) -> Result<(), DomainError> {
+    if let Some(k) = inputs.keys().find(|k| review_input(k).is_none()) {
+        return Err(DomainError::invalid(
+            "inputs",
+            format!("{k:?} is not a management review input (9.3.2)"),
+        ));
+    }
+    let missing = missing_review_inputs(|k| inputs.get(k).is_some_and(|v| !v.trim().is_empty()));
+    if !missing.is_empty() {
+        return Err(DomainError::invalid(
+            "inputs",
+            format!(
+                "record every management review input (9.3.2) before completing; missing: {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    if decisions.trim().is_empty() {
+        return Err(DomainError::invalid(
+            "decisions",
+            "record the review's decisions (9.3.3) before completing",
+        ));
+    }
+    Ok(())
+}
+
+/// 10.2: a corrective action's effectiveness is verified by someone other than the person who
+/// owns the action (an API key is nobody and cannot verify).
+pub fn check_verifier(owner: Option<Uuid>, verifier: Option<Uuid>) -> Result<(), DomainError> {
+    let Some(v) = verifier else {
+        return Err(DomainError::invalid(
+            "id",
+            "verification is a person's judgement: sign in as a user to verify",
+        ));
+    };
+    if owner == Some(v) {
+        return Err(DomainError::invalid(
+            "id",
+            "the owner of a corrective action may not verify it: ask an independent verifier (ISO/IEC 27001 10.2)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    #[test]
+    fn review_inputs_cover_9_3_2() {
+        let clauses: Vec<_> = REVIEW_INPUTS.iter().map(|i| i.clause).collect();
+        assert_eq!(
+            clauses,
+            [
+                "9.3.2 a",
+                "9.3.2 b",
+                "9.3.2 c",
+                "9.3.2 d 1",
+                "9.3.2 d 2",
+                "9.3.2 d 3",
+                "9.3.2 d 4",
+                "9.3.2 e",
+                "9.3.2 f",
+                "9.3.2 g"
+            ]
+        );
+        let mut keys: Vec<_> = REVIEW_INPUTS.iter().map(|i| i.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 10);
+    }
+
+    #[test]
+    fn a_review_completes_with_every_input_and_a_decision() {
+        let mut inputs: BTreeMap<String, String> = REVIEW_INPUTS
+            .iter()
+            .map(|i| (i.key.to_owned(), "considered".to_owned()))
+            .collect();
+        assert!(check_review_completion(&inputs, "keep the scope").is_ok());
+        assert!(check_review_completion(&inputs, "  ").is_err());
+        inputs.insert("audit-results".into(), " ".into());
+        inputs.remove("risk-results");
+        let e = check_review_completion(&inputs, "keep the scope").expect_err("two missing");
+        let DomainError::Invalid(f) = e else {
+            panic!("invalid expected")
+        };
+        assert!(
+            f.message.ends_with("missing: audit-results, risk-results"),
+            "{}",
+            f.message
+        );
+        inputs.insert("risk-results".into(), "x".into());
+        inputs.insert("audit-results".into(), "x".into());
+        inputs.insert("weather".into(), "x".into());
+        assert!(
+            check_review_completion(&inputs, "d").is_err(),
+            "unknown key"
+        );
+    }
+
+    #[test]
+    fn the_owner_does_not_verify_its_own_action() {
+        let owner = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        assert!(check_verifier(Some(owner), Some(other)).is_ok());
+        assert!(check_verifier(None, Some(other)).is_ok());
+        assert!(check_verifier(Some(owner), Some(owner)).is_err());
+        assert!(check_verifier(Some(owner), None).is_err());
+    }
+}

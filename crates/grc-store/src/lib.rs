@@ -17,6 +17,7 @@ pub use error::StoreError;
 pub use page::{Page, PageRequest};
 pub use repo::api_keys::{ApiKeyRecord, ApiKeySecret, NewApiKey, is_api_key};
 pub use repo::audit::{AuditEntry, AuditVerification};
+pub use repo::audits::{AuditFilter, NonconformityFilter, ReviewFilter};
 pub use repo::catalog::{
     ControlTextRecord, CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework,
     ReviewRecord, SyncReport, TenantLinkRecord,

@@ -29,12 +29,16 @@ pub type GrcSchema = Schema<QueryRoot, MutationRoot, subscription::Subscription>
 /// The query root: the foundation's fields and the catalogs'.
 #[derive(Debug, Default, async_graphql::MergedObject)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::Query, catalog::CatalogQuery);
+pub struct QueryRoot(query::Query, catalog::CatalogQuery, audits::AuditsQuery);
 
 /// The mutation root.
 #[derive(Debug, Default, async_graphql::MergedObject)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(mutation::Mutation, catalog::CatalogMutation);
+pub struct MutationRoot(
+    mutation::Mutation,
+    catalog::CatalogMutation,
+    audits::AuditsMutation,
+);
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).
 #[derive(Debug, Clone, Copy)]

@@ -313,6 +313,17 @@ async fn resolve_node(
         Kind::Framework | Kind::Control | Kind::Mapping => {
             super::catalog::resolve_node(ctx, gid.kind, gid.id).await
         }
+        Kind::AuditProgramme
+        | Kind::InternalAudit
+        | Kind::AuditFinding
+        | Kind::Nonconformity
+        | Kind::ManagementReview => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadIsms)?;
+            super::audits::resolve_node(lookup.tx(ctx, az.scope).await?, gid.kind, gid.id).await
+        }
         Kind::AuditEvent => {
             if current.is_none() {
                 return Ok(None);

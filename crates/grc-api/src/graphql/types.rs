@@ -46,6 +46,11 @@ pub enum Node {
     Framework(super::catalog::Framework),
     Control(super::catalog::Control),
     Mapping(super::catalog::Mapping),
+    AuditProgramme(super::audits::AuditProgramme),
+    InternalAudit(super::audits::InternalAudit),
+    AuditFinding(super::audits::AuditFinding),
+    Nonconformity(super::audits::Nonconformity),
+    ManagementReview(super::audits::ManagementReview),
 }
 
 /// A covered entity, business associate, or hybrid entity running its ISMS on grc.
