@@ -2,7 +2,8 @@
 //! associates, each with an owner, a compliance manager and an auditor, plus a platform
 //! operator. The hospital also has a framework of its own (a business associate agreement's
 //! security schedule) linked to ISO/IEC 27001:2022, and has confirmed one derived HIPAA → ISO
-//! link. Seeding is idempotent: on a seeded database it only finds the users again.
+//! link, and an ISMS with a worked-on SoA draft, assets, risks and an assessment. Seeding is
+//! idempotent: on a seeded database it only finds the users again.
 
 use crate::auth::TokenIssuer;
 use grc_domain::audit::Actor;
@@ -98,6 +99,7 @@ pub async fn seed(
         ptx.commit().await?;
         if let Some(t) = tenant {
             seed_catalog(store, TenantScope::new(t.id), &actor).await?;
+            seed_isms(store, TenantScope::new(t.id), &actor).await?;
         }
     }
     let email = Email::parse(OPERATOR_EMAIL).map_err(invalid)?;
@@ -119,6 +121,171 @@ pub async fn seed(
             .map_err(StoreError::Invalid)?,
     });
     Ok(logins)
+}
+
+/// The hospital's ISMS: its SoA draft with a few entries worked on, three assets, three risks
+/// and one dated assessment, unless it already has one.
+async fn seed_isms(store: &Store, scope: TenantScope, actor: &Actor) -> Result<(), StoreError> {
+    use grc_domain::isms::{
+        AssetKind, Classification, ImplementationStatus, Rating, RiskCriteria, Treatment,
+    };
+    let mut tx = store.tenant_tx(scope).await?;
+    if !tx.isms_list().await?.is_empty() {
+        return tx.commit().await.map(|_| ());
+    }
+    let bundle =
+        grc_catalog::Bundle::shipped_static().map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let iso = bundle
+        .frameworks
+        .iter()
+        .find(|f| f.key == crate::graphql::isms::BASE_FRAMEWORK)
+        .ok_or_else(|| StoreError::Invalid("no ISO/IEC 27001:2022 catalog".into()))?;
+    let controls: Vec<grc_store::SoaControl> = iso
+        .controls
+        .iter()
+        .filter(|c| c.kind == "control")
+        .map(|c| grc_store::SoaControl {
+            control_id: c.id,
+            control_ref: c.reference.clone(),
+            sort: c.sort,
+        })
+        .collect();
+    let by_ref = |r: &str| iso.controls.iter().find(|c| c.reference == r).map(|c| c.id);
+    let who = actor.to_stored();
+    let isms = uuid::Uuid::now_v7();
+    tx.create_isms(
+        isms,
+        crate::graphql::isms::BASE_FRAMEWORK,
+        &grc_store::IsmsFields {
+            name: "St. Mary's ISMS".into(),
+            scope_statement: "Clinical and administrative information systems of the main campus \
+                              and the two outpatient clinics, including all systems holding ePHI."
+                .into(),
+            boundaries: "Excludes the research institute (separate ISMS).".into(),
+            sites: vec![
+                "Main campus".into(),
+                "North clinic".into(),
+                "South clinic".into(),
+            ],
+            privacy_framework: None,
+            privacy_role: None,
+            climate_relevant: Some(true),
+            climate_rationale: Some("Flooding risk to the main data centre (demo).".into()),
+        },
+        &RiskCriteria::default(),
+        &controls,
+        &who,
+    )
+    .await?;
+    let mut changes = Vec::new();
+    for (r, status) in [
+        ("A.5.1", ImplementationStatus::Implemented),
+        ("A.5.15", ImplementationStatus::Implemented),
+        ("A.5.24", ImplementationStatus::Partial),
+        ("A.8.7", ImplementationStatus::Implemented),
+        ("A.8.13", ImplementationStatus::Partial),
+        ("A.8.24", ImplementationStatus::Planned),
+    ] {
+        if let Some(id) = by_ref(r) {
+            changes.push((
+                id,
+                grc_store::SoaEntryPatch {
+                    justification: Some("Required to protect ePHI (risk assessment 2026).".into()),
+                    status: Some(status),
+                    ..Default::default()
+                },
+            ));
+        }
+    }
+    tx.update_soa_entries(isms, &changes, &who).await?;
+    let mut assets = Vec::new();
+    for (name, kind, ephi) in [
+        ("Electronic health record", AssetKind::System, true),
+        ("Billing database", AssetKind::Information, true),
+        ("Staff laptops", AssetKind::Device, true),
+    ] {
+        let id = uuid::Uuid::now_v7();
+        tx.save_asset(
+            id,
+            &grc_store::AssetFields {
+                isms_id: Some(isms),
+                name: name.into(),
+                kind,
+                classification: Classification::Restricted,
+                owner_id: None,
+                location: Some("Main campus".into()),
+                description: String::new(),
+                ephi,
+            },
+            true,
+        )
+        .await?;
+        assets.push(id);
+    }
+    for (i, (r, title, inherent, residual, control)) in [
+        (
+            "R-001",
+            "Ransomware encrypts the EHR",
+            (4, 5),
+            Some((2, 3)),
+            "A.8.13",
+        ),
+        ("R-002", "Lost unencrypted laptop", (3, 4), None, "A.8.24"),
+        (
+            "R-003",
+            "Phishing leads to account takeover",
+            (4, 4),
+            Some((3, 2)),
+            "A.8.7",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let rating = |(l, i): (u8, u8)| Rating {
+            likelihood: l,
+            impact: i,
+        };
+        tx.save_risk(
+            uuid::Uuid::now_v7(),
+            isms,
+            &grc_store::RiskFields {
+                reference: r.into(),
+                title: title.into(),
+                description: String::new(),
+                threat: String::new(),
+                vulnerability: String::new(),
+                owner_id: None,
+                inherent: rating(inherent),
+                residual: residual.map(rating),
+                treatment: Some(Treatment::Modify),
+                treatment_plan: None,
+                review_date: None,
+            },
+            Some(&assets[i..=i]),
+            Some(&by_ref(control).into_iter().collect::<Vec<_>>()),
+            true,
+        )
+        .await?;
+    }
+    let today = chrono::Utc::now().date_naive();
+    tx.record_risk_assessment(
+        uuid::Uuid::now_v7(),
+        isms,
+        "Annual risk assessment",
+        today,
+        &who,
+    )
+    .await?;
+    tx.append_audit(grc_store::AuditEntry {
+        actor: actor.clone(),
+        action: "isms.create".into(),
+        subject_type: "Isms".into(),
+        subject_id: isms.to_string(),
+        change: serde_json::json!({ "demo": true, "assets": 3, "risks": 3 }),
+    })
+    .await?;
+    tx.commit().await.map(|_| ())
 }
 
 /// The hospital's own BAA security schedule, mapped to ISO/IEC 27001:2022, and one confirmed

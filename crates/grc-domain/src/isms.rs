@@ -406,7 +406,7 @@ pub struct SoaProgress {
 }
 
 impl SoaProgress {
-    pub fn of<'a>(entries: impl IntoIterator<Item = (bool, ImplementationStatus)>) -> Self {
+    pub fn of(entries: impl IntoIterator<Item = (bool, ImplementationStatus)>) -> Self {
         let mut p = Self::default();
         for (applicable, status) in entries {
             p.total += 1;
@@ -1062,6 +1062,305 @@ mod tests {
         let mut v = vec!["A.5.10", "A.5.2", "A.8.1", "A.5.1", "4.1", "10.2"];
         v.sort_by(|a, b| natural_ref_cmp(a, b));
         assert_eq!(v, ["4.1", "10.2", "A.5.1", "A.5.2", "A.5.10", "A.8.1"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records: controlled documents (5.2, 7.5), objectives and their results (6.2, 9.1), workforce
+// training (7.2, HIPAA 164.308(a)(5)).
+
+text_enum!(
+    /// A controlled document's kind.
+    DocumentKind {
+        Policy = "policy",
+        Procedure = "procedure",
+        Standard = "standard",
+        Plan = "plan",
+        Record = "record",
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// Which side of its target an objective's measure must land on.
+    ObjectiveDirection {
+        /// The measured value must reach the target or exceed it.
+        AtLeast = "at-least",
+        /// The measured value must stay at or under the target.
+        AtMost = "at-most",
+    }
+);
+
+text_enum!(
+    /// A training assignment's state on a given day.
+    TrainingStatus {
+        Open = "open",
+        Overdue = "overdue",
+        Completed = "completed",
+    }
+);
+
+/// The mandatory documented information a controlled document may declare it fulfils: the keys
+/// whose source is [`DocumentSource::Document`]. Refuses other keys with a message naming them.
+pub fn document_fulfils(key: &str) -> Result<&'static MandatoryDocument, DomainError> {
+    match mandatory_document(key) {
+        Some(d) if d.source == DocumentSource::Document => Ok(d),
+        Some(d) => Err(DomainError::invalid(
+            "fulfils",
+            format!(
+                "{} (clause {}) is kept by grc itself, not by a document",
+                d.key, d.clause
+            ),
+        )),
+        None => Err(DomainError::invalid(
+            "fulfils",
+            format!(
+                "unknown documented information {key:?}; one of: {}",
+                MANDATORY_DOCUMENTS
+                    .iter()
+                    .filter(|d| d.source == DocumentSource::Document)
+                    .map(|d| d.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// A next review date must lie after `today` (a review sets the next one in the future).
+pub fn check_next_review(next: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
+    if next <= today {
+        return Err(DomainError::invalid(
+            "nextReviewDate",
+            format!("the next review date must be after today ({today})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The effective date of a version approved on `approved_on`: the one asked for, or the
+/// approval date. A version cannot take effect before it is approved.
+pub fn effective_on_approval(
+    asked: Option<NaiveDate>,
+    approved_on: NaiveDate,
+) -> Result<NaiveDate, DomainError> {
+    match asked {
+        None => Ok(approved_on),
+        Some(d) if d < approved_on => Err(DomainError::invalid(
+            "effectiveDate",
+            format!("a version cannot take effect before its approval ({approved_on})"),
+        )),
+        Some(d) => Ok(d),
+    }
+}
+
+/// One version as the current-version rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionState {
+    pub number: i32,
+    /// When it was approved (ordering only); `None` for a draft.
+    pub approved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub effective_date: Option<NaiveDate>,
+}
+
+/// The document's current version on `today`: the latest approved version (by approval, then
+/// number) whose effective date is on or before `today`. Drafts and versions that take effect
+/// later never count.
+pub fn current_version(versions: &[VersionState], today: NaiveDate) -> Option<i32> {
+    versions
+        .iter()
+        .filter(|v| v.approved_at.is_some() && v.effective_date.is_some_and(|d| d <= today))
+        .max_by_key(|v| (v.approved_at, v.number))
+        .map(|v| v.number)
+}
+
+/// Whether a measured value meets the target in the given direction (the target itself meets).
+pub fn objective_met(direction: ObjectiveDirection, target: f64, value: f64) -> bool {
+    match direction {
+        ObjectiveDirection::AtLeast => value >= target,
+        ObjectiveDirection::AtMost => value <= target,
+    }
+}
+
+/// `date` plus `months` calendar months; a day past the target month's end becomes its last
+/// day (31 January + 1 month = 28 or 29 February; 29 February + 12 months = 28 February).
+pub fn add_months(date: NaiveDate, months: u32) -> Option<NaiveDate> {
+    date.checked_add_months(chrono::Months::new(months))
+}
+
+/// When a recurring course is next due after a completion (`None`: the course does not recur).
+pub fn next_training_due(
+    completed_on: NaiveDate,
+    recurrence_months: Option<u32>,
+) -> Option<NaiveDate> {
+    recurrence_months
+        .filter(|m| *m > 0)
+        .and_then(|m| add_months(completed_on, m))
+}
+
+/// An assignment's state on `today`: completed once a completion is recorded; otherwise open
+/// up to and including its due date, overdue from the day after.
+pub fn training_status(
+    due: NaiveDate,
+    completed_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> TrainingStatus {
+    match completed_on {
+        Some(_) => TrainingStatus::Completed,
+        None if due < today => TrainingStatus::Overdue,
+        None => TrainingStatus::Open,
+    }
+}
+
+/// A date on which something was done (measured, completed) cannot be after `today`.
+pub fn check_not_future(field: &str, d: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
+    if d > today {
+        return Err(DomainError::invalid(
+            field,
+            format!("{d} is in the future (today is {today})"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod records_tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn months_clamp_to_the_month_end() {
+        assert_eq!(add_months(d(2026, 1, 31), 1), Some(d(2026, 2, 28)));
+        assert_eq!(
+            add_months(d(2028, 1, 31), 1),
+            Some(d(2028, 2, 29)),
+            "2028 is a leap year"
+        );
+        assert_eq!(add_months(d(2028, 2, 29), 12), Some(d(2029, 2, 28)));
+        assert_eq!(add_months(d(2028, 2, 29), 48), Some(d(2032, 2, 29)));
+        assert_eq!(add_months(d(2026, 3, 31), 1), Some(d(2026, 4, 30)));
+        assert_eq!(add_months(d(2026, 8, 31), 6), Some(d(2027, 2, 28)));
+        assert_eq!(add_months(d(2026, 11, 15), 3), Some(d(2027, 2, 15)));
+        assert_eq!(
+            next_training_due(d(2028, 2, 29), Some(12)),
+            Some(d(2029, 2, 28))
+        );
+        assert_eq!(
+            next_training_due(d(2026, 1, 31), Some(1)),
+            Some(d(2026, 2, 28))
+        );
+        assert_eq!(next_training_due(d(2026, 1, 31), None), None);
+        assert_eq!(next_training_due(d(2026, 1, 31), Some(0)), None);
+    }
+
+    #[test]
+    fn training_is_due_through_its_due_date() {
+        let due = d(2026, 2, 28);
+        assert_eq!(
+            training_status(due, None, d(2026, 2, 28)),
+            TrainingStatus::Open
+        );
+        assert_eq!(
+            training_status(due, None, d(2026, 3, 1)),
+            TrainingStatus::Overdue
+        );
+        assert_eq!(
+            training_status(due, Some(d(2026, 3, 5)), d(2026, 4, 1)),
+            TrainingStatus::Completed,
+            "late, but done"
+        );
+    }
+
+    #[test]
+    fn objectives_meet_their_target_by_direction() {
+        use ObjectiveDirection::*;
+        assert!(objective_met(AtLeast, 95.0, 95.0));
+        assert!(objective_met(AtLeast, 95.0, 99.5));
+        assert!(!objective_met(AtLeast, 95.0, 94.9));
+        assert!(objective_met(AtMost, 4.0, 4.0));
+        assert!(objective_met(AtMost, 4.0, 1.0));
+        assert!(!objective_met(AtMost, 4.0, 4.5));
+    }
+
+    #[test]
+    fn only_document_sourced_keys_are_fulfilled_by_documents() {
+        assert_eq!(
+            document_fulfils("security-policy").map(|d| d.clause),
+            Ok("5.2")
+        );
+        assert_eq!(document_fulfils("isms-scope").map(|d| d.clause), Ok("4.3"));
+        assert!(
+            document_fulfils("statement-of-applicability").is_err(),
+            "the SoA is kept by grc"
+        );
+        assert!(document_fulfils("objectives").is_err());
+        assert!(document_fulfils("no-such-thing").is_err());
+    }
+
+    #[test]
+    fn review_and_effective_dates() {
+        let today = d(2026, 2, 28);
+        assert!(
+            check_next_review(d(2026, 2, 28), today).is_err(),
+            "today is not after today"
+        );
+        assert!(check_next_review(d(2026, 3, 1), today).is_ok());
+        assert_eq!(effective_on_approval(None, today), Ok(today));
+        assert_eq!(
+            effective_on_approval(Some(d(2026, 4, 1)), today),
+            Ok(d(2026, 4, 1))
+        );
+        assert!(effective_on_approval(Some(d(2026, 2, 27)), today).is_err());
+        assert!(check_not_future("measuredOn", d(2026, 3, 1), today).is_err());
+        assert!(check_not_future("measuredOn", today, today).is_ok());
+    }
+
+    #[test]
+    fn the_current_version_is_the_latest_approved_in_effect() {
+        let at = |day: u32| {
+            Some(
+                d(2026, 1, day)
+                    .and_hms_opt(12, 0, 0)
+                    .expect("time")
+                    .and_utc(),
+            )
+        };
+        let v = [
+            VersionState {
+                number: 1,
+                approved_at: at(1),
+                effective_date: Some(d(2026, 1, 1)),
+            },
+            VersionState {
+                number: 2,
+                approved_at: at(10),
+                effective_date: Some(d(2026, 2, 1)),
+            },
+            VersionState {
+                number: 3,
+                approved_at: None,
+                effective_date: Some(d(2026, 1, 5)),
+            },
+        ];
+        assert_eq!(
+            current_version(&v, d(2025, 12, 31)),
+            None,
+            "nothing in effect yet"
+        );
+        assert_eq!(
+            current_version(&v, d(2026, 1, 31)),
+            Some(1),
+            "v2 takes effect on 1 Feb"
+        );
+        assert_eq!(current_version(&v, d(2026, 2, 1)), Some(2));
+        assert_eq!(
+            current_version(&v[2..], d(2026, 3, 1)),
+            None,
+            "a draft is never current"
+        );
     }
 }
 

@@ -941,6 +941,16 @@ async fn isolation(backend: Backend) {
         .await;
     let asset_id = asset.data()["assets"]["edges"][0]["node"]["id"].clone();
 
+    // Mixed kinds in one `nodes` call (a shared lookup transaction and the ISMS's own ones
+    // must not wait on each other on SQLite's single connection).
+    let other_member = grc_e2e::global_id("User", a.user_ids["auditor"]);
+    let r = app
+        .gql(a.token("owner"), None, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": [other_member, isms, risk_id, other_member, asset_id] }))
+        .await;
+    let got = r.data()["nodes"].as_array().unwrap();
+    assert_eq!(got.len(), 5, "{:?}", r.body);
+    assert!(got.iter().all(|n| n["id"].is_string()), "{:?}", r.body);
+
     let bt = b.token("owner");
     // Reads: nothing of A's.
     let r = app

@@ -170,6 +170,9 @@ impl Owners {
     }
 }
 
+/// Assets by risk, and controls by risk.
+type LinkMaps = (HashMap<Uuid, Vec<Uuid>>, HashMap<Uuid, Vec<Uuid>>);
+
 /// What a page of risks shares: its ISMS's criteria, and each risk's assets and controls,
 /// loaded for the whole page on first use.
 #[derive(Debug)]
@@ -177,7 +180,7 @@ pub struct RiskPage {
     scope: TenantScope,
     criteria: HashMap<Uuid, dom::RiskCriteria>,
     ids: Vec<Uuid>,
-    links: OnceCell<(HashMap<Uuid, Vec<Uuid>>, HashMap<Uuid, Vec<Uuid>>)>,
+    links: OnceCell<LinkMaps>,
     assets: OnceCell<HashMap<Uuid, AssetRecord>>,
     owners: Arc<Owners>,
 }
@@ -198,10 +201,7 @@ impl RiskPage {
         })
     }
 
-    async fn links(
-        &self,
-        store: &Store,
-    ) -> Result<&(HashMap<Uuid, Vec<Uuid>>, HashMap<Uuid, Vec<Uuid>>)> {
+    async fn links(&self, store: &Store) -> Result<&LinkMaps> {
         self.links
             .get_or_try_init(|| async {
                 let tx = store.tenant_tx(self.scope).await?;
@@ -1774,7 +1774,7 @@ pub struct RiskCriteriaInput {
     pub impact_labels: Vec<String>,
 }
 
-fn criteria_from(input: RiskCriteriaInput) -> Result<dom::RiskCriteria, MutationError> {
+fn criteria_from(input: &RiskCriteriaInput) -> Result<dom::RiskCriteria, MutationError> {
     let level = |field: &str, v: i32| {
         u8::try_from(v).map_err(|_| {
             invalid(
@@ -2019,7 +2019,7 @@ pub struct DeletePayload {
     pub user_errors: Vec<UserError>,
 }
 
-fn sites(input: Vec<String>) -> Result<Vec<String>, MutationError> {
+fn sites(input: &[String]) -> Result<Vec<String>, MutationError> {
     if input.len() > 100 {
         return Err(invalid("sites", "at most 100 sites"));
     }
@@ -2108,7 +2108,7 @@ impl IsmsMutation {
             async {
                 let v = view(ctx, &az).await?;
                 let criteria = match input.risk_criteria {
-                    Some(c) => criteria_from(c)?,
+                    Some(c) => criteria_from(&c)?,
                     None => dom::RiskCriteria::default(),
                 };
                 let privacy = input.privacy.as_ref().map(|p| {
@@ -2125,7 +2125,7 @@ impl IsmsMutation {
                         MAX_TEXT,
                     )?,
                     boundaries: free_text("boundaries", Some(&input.boundaries), MAX_TEXT)?,
-                    sites: sites(input.sites)?,
+                    sites: sites(&input.sites)?,
                     privacy_framework: privacy.as_ref().map(|p| p.0.clone()),
                     privacy_role: privacy.as_ref().map(|p| p.1),
                     climate_relevant: input.climate_relevant,
@@ -2215,7 +2215,7 @@ impl IsmsMutation {
                         None => cur.boundaries.clone(),
                     },
                     sites: match input.sites {
-                        Some(s) => sites(s)?,
+                        Some(s) => sites(&s)?,
                         None => cur.sites.clone(),
                     },
                     privacy_framework: privacy.as_ref().map(|p| p.0.clone()),
@@ -2273,7 +2273,7 @@ impl IsmsMutation {
         let az = authorize(ctx, Operation::ConfigureIsms)?;
         let (r, errors) = settle(
             async {
-                let c = criteria_from(input.criteria)?;
+                let c = criteria_from(&input.criteria)?;
                 let mut tx = store(ctx).tenant_tx(az.scope).await?;
                 let cur = load_isms(&tx, &input.management_system_id, "managementSystemId").await?;
                 let risks = tx.all_risks(cur.id).await?;
@@ -2863,7 +2863,17 @@ impl IsmsMutation {
                     )));
                 }
                 let version = tx
-                    .approve_soa(Uuid::now_v7(), isms.id, isms.soa_revision, &entries, &az.actor.to_stored(), actor_user(&az), note)
+                    .approve_soa(
+                        isms.id,
+                        &entries,
+                        grc_store::SoaApproval {
+                            id: Uuid::now_v7(),
+                            draft_revision: isms.soa_revision,
+                            actor: az.actor.to_stored(),
+                            approver: actor_user(&az),
+                            note,
+                        },
+                    )
                     .await
                     .map_err(|e| match e {
                         grc_store::StoreError::Conflict(_) => conflict("revision", "this draft revision was just approved"),

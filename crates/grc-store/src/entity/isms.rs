@@ -1,7 +1,7 @@
 //! ISMS entities (tenant-owned: `tenant_id` first in every key).
 
 /// An ISMS: scope, context settings and risk criteria.
-pub mod isms {
+pub mod system {
     use sea_orm::entity::prelude::*;
 
     #[sea_orm::model]

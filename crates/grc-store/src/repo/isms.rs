@@ -2,8 +2,8 @@
 //! draft and its versions, HIPAA determinations.
 
 use crate::entity::isms::{
-    asset, context_item, hipaa_determination, isms, risk, risk_assessment, risk_asset,
-    risk_control, soa_entry, soa_version,
+    asset, context_item, hipaa_determination, risk, risk_assessment, risk_asset, risk_control,
+    soa_entry, soa_version, system as isms,
 };
 use crate::{StoreError, TenantTx};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -416,6 +416,17 @@ fn version_record(
         entries: if with_entries { entries } else { Vec::new() },
         intact,
     })
+}
+
+/// Who approves an SoA draft at which revision (the new version's id is chosen by the caller).
+#[derive(Debug, Clone)]
+pub struct SoaApproval {
+    pub id: Uuid,
+    pub draft_revision: i64,
+    /// The actor, as stored (`user:...`).
+    pub actor: String,
+    pub approver: Option<Uuid>,
+    pub note: Option<String>,
 }
 
 /// A HIPAA determination on an addressable specification.
@@ -1396,14 +1407,17 @@ impl TenantTx {
     /// refused by the database (a conflict).
     pub async fn approve_soa(
         &mut self,
-        id: Uuid,
         isms_id: Uuid,
-        draft_revision: i64,
         entries: &[SoaEntry],
-        actor: &str,
-        approver: Option<Uuid>,
-        note: Option<String>,
+        a: SoaApproval,
     ) -> Result<SoaVersionRecord, StoreError> {
+        let SoaApproval {
+            id,
+            draft_revision,
+            actor,
+            approver,
+            note,
+        } = a;
         let number = self.next_number("soa_versions", isms_id).await?;
         let m = soa_version::ActiveModel {
             tenant_id: Set(self.tenant_uuid()),
@@ -1411,7 +1425,7 @@ impl TenantTx {
             isms_id: Set(isms_id),
             number: Set(number),
             draft_revision: Set(draft_revision),
-            approved_by: Set(actor.to_owned()),
+            approved_by: Set(actor),
             approver_id: Set(approver),
             approved_at: Set(Utc::now()),
             note: Set(note),
