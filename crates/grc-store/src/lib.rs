@@ -28,6 +28,7 @@ pub use repo::isms::{
     RiskRecord, SnapshotRisk, SoaControl, SoaEntryPatch, SoaEntryRecord, SoaVersionRecord,
 };
 pub use repo::members::MemberRecord;
+pub use repo::records::{AssignmentFilter, DocumentFilter, VersionApproval};
 pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
 pub use scope::{PlatformTx, TenantScope, TenantTx, UserTx};
 

@@ -29,7 +29,12 @@ pub type GrcSchema = Schema<QueryRoot, MutationRoot, subscription::Subscription>
 /// The query root: the foundation's fields and the catalogs'.
 #[derive(Debug, Default, async_graphql::MergedObject)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::Query, catalog::CatalogQuery, audits::AuditsQuery);
+pub struct QueryRoot(
+    query::Query,
+    catalog::CatalogQuery,
+    audits::AuditsQuery,
+    records::RecordsQuery,
+);
 
 /// The mutation root.
 #[derive(Debug, Default, async_graphql::MergedObject)]
@@ -38,6 +43,7 @@ pub struct MutationRoot(
     mutation::Mutation,
     catalog::CatalogMutation,
     audits::AuditsMutation,
+    records::RecordsMutation,
 );
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).

@@ -324,6 +324,18 @@ async fn resolve_node(
             let az = authorize(ctx, Operation::ReadIsms)?;
             super::audits::resolve_node(lookup.tx(ctx, az.scope).await?, gid.kind, gid.id).await
         }
+        Kind::Document
+        | Kind::DocumentVersion
+        | Kind::Objective
+        | Kind::ObjectiveResult
+        | Kind::TrainingCourse
+        | Kind::TrainingAssignment => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadIsms)?;
+            super::records::resolve_node(lookup.tx(ctx, az.scope).await?, gid.kind, gid.id).await
+        }
         Kind::AuditEvent => {
             if current.is_none() {
                 return Ok(None);

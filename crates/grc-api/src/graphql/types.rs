@@ -51,6 +51,12 @@ pub enum Node {
     AuditFinding(super::audits::AuditFinding),
     Nonconformity(super::audits::Nonconformity),
     ManagementReview(super::audits::ManagementReview),
+    Document(super::records::Document),
+    DocumentVersion(super::records::DocumentVersion),
+    Objective(super::records::Objective),
+    ObjectiveResult(super::records::ObjectiveResult),
+    TrainingCourse(super::records::TrainingCourse),
+    TrainingAssignment(super::records::TrainingAssignment),
 }
 
 /// A covered entity, business associate, or hybrid entity running its ISMS on grc.
