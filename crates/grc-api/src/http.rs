@@ -88,7 +88,8 @@ fn client_addr(req: &HttpRequest) -> String {
 }
 
 /// Authenticates the request and applies the rate limit; the error is the response to send.
-async fn authenticate(
+/// Plain HTTP routes use it too (`crate::exports::authorize_request`).
+pub(crate) async fn authenticate(
     req: &HttpRequest,
     state: &AppState,
     gql: bool,

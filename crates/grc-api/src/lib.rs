@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod errors;
 pub mod events;
+pub mod exports;
 pub mod graphql;
 pub mod http;
 pub mod limits;
@@ -211,6 +212,7 @@ impl Application {
     pub fn bind(listener: TcpListener, services: &Services) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let state = services.state.clone();
+        let exports = web::Data::new(exports::Exports::default());
         let server = HttpServer::new(move || {
             let metrics = state.metrics.clone();
             App::new()
@@ -260,6 +262,7 @@ impl Application {
                 .route("/graphql", web::post().to(http::graphql_post))
                 .route("/graphql", web::get().to(http::graphql_get))
                 .route("/graphql/ws", web::get().to(http::graphql_ws))
+                .configure(|c| exports::routes(c, exports.clone()))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))
                 .route("/metrics", web::get().to(http::metrics))

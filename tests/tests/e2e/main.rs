@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod catalog_import;
 mod evidence;
+mod exports;
 mod isms;
 mod isolation;
 mod limits;
