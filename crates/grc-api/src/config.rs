@@ -59,6 +59,12 @@ fn default_pool() -> u32 {
 fn default_auth_cache() -> u64 {
     10
 }
+fn default_object_store() -> String {
+    "file".into()
+}
+fn default_max_upload() -> usize {
+    25 * 1024 * 1024
+}
 
 /// Every setting of the server, worker and command line.
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +148,28 @@ pub struct Settings {
     /// authentication) per minute.
     #[serde(default = "default_rate_limit")]
     pub rate_limit_per_minute: u32,
+    /// `GRC_OBJECT_STORE`: where evidence files are kept: `file` (a local directory, the
+    /// default) or `s3` (an S3-compatible bucket).
+    #[serde(default = "default_object_store")]
+    pub object_store: String,
+    /// `GRC_OBJECT_DIR`: the directory of the `file` store. Unset: `<data_dir>/objects`.
+    #[serde(default)]
+    pub object_dir: Option<PathBuf>,
+    /// `GRC_S3_BUCKET`: the bucket of the `s3` store (required with it).
+    #[serde(default)]
+    pub s3_bucket: Option<String>,
+    /// `GRC_S3_ENDPOINT`: an S3-compatible endpoint (MinIO, Ceph, R2, ...); unset: AWS.
+    /// Credentials come from the standard `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
+    /// (and `AWS_SESSION_TOKEN`) variables.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    /// `GRC_S3_REGION`: unset: `AWS_DEFAULT_REGION`, else `us-east-1`.
+    #[serde(default)]
+    pub s3_region: Option<String>,
+    /// `GRC_MAX_UPLOAD_BYTES`: the largest evidence file accepted (default 25 MiB). A
+    /// multipart request may be this much plus `GRC_MAX_BODY_BYTES` in all.
+    #[serde(default = "default_max_upload")]
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Settings {
@@ -238,6 +266,7 @@ impl Settings {
             ("GRC_MAX_QUERY_ALIASES", self.max_query_aliases, 10_000),
             ("GRC_MAX_QUERY_TOKENS", self.max_query_tokens, 1_000_000),
             ("GRC_MAX_BODY_BYTES", self.max_body_bytes, 1 << 30),
+            ("GRC_MAX_UPLOAD_BYTES", self.max_upload_bytes, 1 << 30),
         ] {
             if v == 0 || v > max {
                 return err(format!("{name} must be between 1 and {max}"));
@@ -249,7 +278,50 @@ impl Settings {
         if self.rate_limit_per_minute == 0 {
             return err("GRC_RATE_LIMIT_PER_MINUTE must be at least 1".into());
         }
+        self.object_store_config()?;
         Ok(())
+    }
+
+    /// The evidence object store these settings name.
+    pub fn object_store_config(
+        &self,
+    ) -> Result<grc_store::objects::ObjectStoreConfig, ConfigError> {
+        use grc_store::objects::ObjectStoreConfig;
+        let set = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        match self.object_store.as_str() {
+            "file" => Ok(ObjectStoreConfig::File {
+                dir: self
+                    .object_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("objects")),
+            }),
+            "s3" => {
+                let Some(bucket) = set(&self.s3_bucket) else {
+                    return Err(ConfigError(
+                        "GRC_S3_BUCKET must be set when GRC_OBJECT_STORE is s3".into(),
+                    ));
+                };
+                let endpoint = set(&self.s3_endpoint);
+                if let Some(e) = &endpoint
+                    && !(e.starts_with("https://") || e.starts_with("http://"))
+                {
+                    return Err(ConfigError("GRC_S3_ENDPOINT must be an http(s) URL".into()));
+                }
+                Ok(ObjectStoreConfig::S3 {
+                    bucket,
+                    endpoint,
+                    region: set(&self.s3_region),
+                })
+            }
+            other => Err(ConfigError(format!(
+                "GRC_OBJECT_STORE must be file or s3, not {other:?}"
+            ))),
+        }
     }
 
     /// The server's database URL: `GRC_DATABASE_URL`, or the embedded SQLite file.
@@ -333,6 +405,46 @@ mod tests {
         assert!(e.0.contains("GRC_JWT_ALGORITHMS"), "{}", e.0);
         let e = with(&[("max_query_depth", "0")]).expect_err("depth 0");
         assert!(e.0.contains("GRC_MAX_QUERY_DEPTH"), "{}", e.0);
+        let e = with(&[("object_store", "ftp")]).expect_err("ftp");
+        assert!(e.0.contains("GRC_OBJECT_STORE"), "{}", e.0);
+        let e = with(&[("object_store", "s3")]).expect_err("no bucket");
+        assert!(e.0.contains("GRC_S3_BUCKET"), "{}", e.0);
+        let e = with(&[
+            ("object_store", "s3"),
+            ("s3_bucket", "b"),
+            ("s3_endpoint", "minio:9000"),
+        ])
+        .expect_err("endpoint without scheme");
+        assert!(e.0.contains("GRC_S3_ENDPOINT"), "{}", e.0);
+        let e = with(&[("max_upload_bytes", "0")]).expect_err("upload 0");
+        assert!(e.0.contains("GRC_MAX_UPLOAD_BYTES"), "{}", e.0);
+    }
+
+    #[test]
+    fn object_store_settings() {
+        use grc_store::objects::ObjectStoreConfig;
+        let s = Settings::default();
+        assert_eq!(s.max_upload_bytes, 25 * 1024 * 1024);
+        assert_eq!(
+            s.object_store_config().expect("default"),
+            ObjectStoreConfig::File {
+                dir: PathBuf::from("./grc-data/objects")
+            }
+        );
+        let s = with(&[
+            ("object_store", "s3"),
+            ("s3_bucket", "evidence"),
+            ("s3_endpoint", "http://127.0.0.1:9000"),
+        ])
+        .expect("s3");
+        assert_eq!(
+            s.object_store_config().expect("s3"),
+            ObjectStoreConfig::S3 {
+                bucket: "evidence".into(),
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                region: None
+            }
+        );
     }
 
     #[test]

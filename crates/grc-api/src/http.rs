@@ -36,6 +36,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub max_body_bytes: usize,
     pub rate_limit_per_minute: u32,
+    /// The evidence object store and upload limit (multipart uploads, downloads).
+    pub evidence: crate::graphql::evidence::EvidenceFiles,
 }
 
 /// Whether the client accepts the GraphQL response media type (it then gets it).
@@ -202,6 +204,9 @@ pub async fn graphql_post(
 ) -> HttpResponse {
     let started = Instant::now();
     let gql = accepts_graphql_response(&req);
+    if is_multipart(&req) {
+        return graphql_multipart(req, payload, state, gql, started).await;
+    }
     let body = match read_body(&req, payload, state.max_body_bytes, gql).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -223,7 +228,7 @@ pub async fn graphql_post(
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadUserInput,
-            "send the request as application/json",
+            "send the request as application/json (or multipart/form-data for uploads)",
             gql,
         );
     }
@@ -240,6 +245,169 @@ pub async fn graphql_post(
         }
     };
     execute(&state, request, auth, gql, started).await
+}
+
+fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// `POST /graphql` as `multipart/form-data`: the GraphQL multipart request spec (an
+/// `operations` part, a `map` part, one file part). Authenticated and rate-limited before the
+/// body is read; the whole request may be `GRC_MAX_UPLOAD_BYTES` plus `GRC_MAX_BODY_BYTES`
+/// (413 past it), and the upload mutation refuses a file over `GRC_MAX_UPLOAD_BYTES` itself.
+/// Everything after parsing (limits, spans, metrics) is the JSON path's.
+///
+/// Cross-site request forgery: a browser may send a multipart form cross-site without a
+/// preflight, but grc takes credentials only from the `Authorization` header (or an API key
+/// in it), never from cookies, so such a form arrives without credentials and is refused 401.
+async fn graphql_multipart(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+    gql: bool,
+    started: Instant,
+) -> HttpResponse {
+    let max = state
+        .evidence
+        .max_upload_bytes
+        .saturating_add(state.max_body_bytes);
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            &format!("the request body is larger than {max} bytes"),
+            gql,
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return too_large();
+    }
+    let auth = match authenticate(&req, &state, gql).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // The payload is not Send: a local task forwards its chunks.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(16);
+    actix_web::rt::spawn(async move {
+        while let Some(chunk) = payload.next().await {
+            let item = chunk.map_err(std::io::Error::other);
+            if tx.send(item).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = futures_util::TryStreamExt::into_async_read(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    );
+    // One file; multer bounds each part and the whole stream by `max`.
+    let opts = async_graphql::http::MultipartOptions::default()
+        .max_file_size(max)
+        .max_num_files(1);
+    let request = match async_graphql::http::receive_body(content_type, body, opts).await {
+        Ok(r) => r,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+            state.metrics.error(ErrorCode::BadUserInput.as_str());
+            return too_large();
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "multipart request refused");
+            state.metrics.error(ErrorCode::BadUserInput.as_str());
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the body is not a GraphQL multipart request (operations, map, one file)",
+                gql,
+            );
+        }
+    };
+    execute(&state, request, auth, gql, started).await
+}
+
+/// `GET /evidence/{id}/content`: an evidence file, with the same authentication as
+/// `/graphql` (see [`crate::graphql::evidence::prepare_download`] for the rest).
+pub async fn evidence_content(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let auth = match authenticate(&req, &state, false).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let d = match crate::graphql::evidence::prepare_download(
+        &state.store,
+        &state.evidence,
+        &auth,
+        &path,
+    )
+    .await
+    {
+        Ok(d) => d,
+        Err(r) => {
+            state.metrics.error(r.code.as_str());
+            let status =
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error_response(status, r.code, r.message, false);
+        }
+    };
+    let content_type = if d.media_type.starts_with("text/") {
+        format!("{}; charset=utf-8", d.media_type)
+    } else {
+        d.media_type.clone()
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header(attachment(&d.filename))
+        .insert_header((header::ETAG, format!("\"{}\"", d.sha256)))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        ))
+        .body(d.content)
+}
+
+/// `Content-Disposition: attachment` with an ASCII fallback name and the UTF-8 name.
+fn attachment(filename: &str) -> header::ContentDisposition {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '/' | ';' | '%')) || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    header::ContentDisposition {
+        disposition: header::DispositionType::Attachment,
+        parameters: vec![
+            header::DispositionParam::Filename(ascii),
+            header::DispositionParam::FilenameExt(header::ExtendedValue {
+                charset: header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: filename.as_bytes().to_vec(),
+            }),
+        ],
+    }
 }
 
 /// `GET /graphql`: GraphiQL for a browser; a query (never a mutation) with `?query=`.
@@ -301,7 +469,10 @@ async fn execute(
 ) -> HttpResponse {
     let operation = request.operation_name.clone();
     let phase = Arc::new(RequestPhase::default());
-    let request = request.data(auth).data(phase.clone());
+    let request = request
+        .data(auth)
+        .data(phase.clone())
+        .data(state.evidence.clone());
     let response = state.schema.execute(request).await;
     let codes: Vec<&str> = response
         .errors

@@ -177,6 +177,14 @@ impl Services {
             settings.auth_cache_secs,
         )));
         cache.watch(&bus);
+        let evidence = graphql::evidence::EvidenceFiles {
+            objects: grc_store::objects::Objects::open(
+                &settings.object_store_config().map_err(anyhow::Error::msg)?,
+            )
+            .context("GRC_OBJECT_STORE: cannot open the evidence object store")?,
+            max_upload_bytes: settings.max_upload_bytes,
+            bus: Some(bus.clone()),
+        };
         let schema =
             graphql::build_schema(Some(store.clone()), Some(bus), Some(cache.clone()), limits);
         let state = web::Data::new(AppState {
@@ -188,6 +196,7 @@ impl Services {
             metrics: Arc::new(Metrics::default()),
             max_body_bytes: settings.max_body_bytes,
             rate_limit_per_minute: settings.rate_limit_per_minute,
+            evidence,
         });
         Ok(Self { state, issuer })
     }
@@ -262,6 +271,10 @@ impl Application {
                 .route("/graphql", web::post().to(http::graphql_post))
                 .route("/graphql", web::get().to(http::graphql_get))
                 .route("/graphql/ws", web::get().to(http::graphql_ws))
+                .route(
+                    "/evidence/{id}/content",
+                    web::get().to(http::evidence_content),
+                )
                 .configure(|c| exports::routes(c, exports.clone()))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))

@@ -9,6 +9,7 @@
 pub mod entity;
 mod error;
 pub mod migration;
+pub mod objects;
 mod page;
 mod repo;
 mod scope;
@@ -18,6 +19,9 @@ pub use page::{Page, PageRequest};
 pub use repo::api_keys::{ApiKeyRecord, ApiKeySecret, NewApiKey, is_api_key};
 pub use repo::audit::{AuditEntry, AuditVerification};
 pub use repo::audits::{AuditFilter, NonconformityFilter, ReviewFilter};
+pub use repo::evidence::{
+    EvidenceFilter, EvidenceLink, EvidenceRecord, EvidenceTargetKind, NewEvidence,
+};
 pub use repo::catalog::{
     ControlTextRecord, CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework,
     ReviewRecord, SyncReport, TenantLinkRecord,

@@ -34,6 +34,7 @@ pub struct QueryRoot(
     catalog::CatalogQuery,
     audits::AuditsQuery,
     records::RecordsQuery,
+    evidence::EvidenceQuery,
 );
 
 /// The mutation root.
@@ -44,6 +45,7 @@ pub struct MutationRoot(
     catalog::CatalogMutation,
     audits::AuditsMutation,
     records::RecordsMutation,
+    evidence::EvidenceMutation,
 );
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).
@@ -118,7 +120,11 @@ pub fn auth<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AuthContext> {
 
 /// The one authorization check: the caller's role in the current tenant must permit `op`.
 pub fn authorize(ctx: &Context<'_>, op: Operation) -> async_graphql::Result<Authorized> {
-    let a = auth(ctx)?;
+    authorize_caller(auth(ctx)?, op)
+}
+
+/// [`authorize`] for an authenticated caller outside GraphQL (evidence downloads).
+pub fn authorize_caller(a: &AuthContext, op: Operation) -> async_graphql::Result<Authorized> {
     let Some((tenant, role)) = &a.tenant else {
         return Err(gql_error(
             ErrorCode::BadUserInput,

@@ -313,6 +313,14 @@ async fn resolve_node(
         Kind::Framework | Kind::Control | Kind::Mapping => {
             super::catalog::resolve_node(ctx, gid.kind, gid.id).await
         }
+        Kind::Evidence => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadIsms)?;
+            let e = super::evidence::resolve_node(lookup.tx(ctx, az.scope).await?, gid.id).await?;
+            Ok(e.map(Node::Evidence))
+        }
         Kind::AuditProgramme
         | Kind::InternalAudit
         | Kind::AuditFinding

@@ -46,6 +46,7 @@ pub enum Node {
     Framework(super::catalog::Framework),
     Control(super::catalog::Control),
     Mapping(super::catalog::Mapping),
+    Evidence(super::evidence::Evidence),
     AuditProgramme(super::audits::AuditProgramme),
     InternalAudit(super::audits::InternalAudit),
     AuditFinding(super::audits::AuditFinding),
