@@ -3,13 +3,11 @@
 //! bad input that changes nothing, overdue computed against today, the readiness inputs, and
 //! tenant isolation.
 
-use base64::Engine;
 use chrono::{Days, NaiveDate, Utc};
 use grc_domain::isms::DocumentState;
 use grc_domain::tenancy::Role;
 use grc_e2e::{Backend, Fixture, TestApp, both_backends, global_id};
 use grc_store::TenantScope;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -29,28 +27,10 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// An ISMS row for `tenant`, written past the API (the ISMS feature owns its mutations).
-async fn insert_isms(app: &TestApp, tenant: Uuid, name: &str) -> Uuid {
-    let id = Uuid::now_v7();
-    let backend = app.db.admin.get_database_backend();
-    let mut sql = "INSERT INTO isms (tenant_id, id, name, scope_statement, boundaries, sites,
-        base_framework, likelihood_levels, impact_levels, acceptance_threshold,
-        likelihood_labels, impact_labels, soa_revision, created_at, updated_at)
-        VALUES ($1, $2, $3, 'scope', '', '[]', 'iso27001-2022', 5, 5, 6, '[]', '[]', 0, $4, $4)"
-        .to_owned();
-    if backend == DbBackend::Sqlite {
-        sql = sql.replace('$', "?");
-    }
-    app.db
-        .admin
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [tenant.into(), id.into(), name.into(), Utc::now().into()],
-        ))
-        .await
-        .unwrap();
-    id
+/// A management system created through the API.
+async fn insert_isms(app: &TestApp, token: &str, name: &str) -> Uuid {
+    let (id, _) = super::isms::create_isms(app, token, name, None).await;
+    grc_e2e::decode_global_id(&id)
 }
 
 /// Runs a mutation and returns its payload, asserting there was no top-level error.
@@ -172,7 +152,7 @@ async fn fixture(app: &TestApp, slug: &str) -> (Fixture, Uuid) {
             ],
         )
         .await;
-    let isms = insert_isms(app, f.tenant.id.0, "Hospital ISMS").await;
+    let isms = insert_isms(app, f.token("owner"), "Hospital ISMS").await;
     (f, isms)
 }
 
@@ -230,21 +210,10 @@ async fn running_audit(app: &TestApp, f: &Fixture, isms: Uuid, lead: &str) -> (V
     (programme, audit)
 }
 
-/// Writes a row in each of this feature's tables, through the API (the ISMS row itself is
-/// inserted directly), as the tenant whose owner token is given.
+/// Writes a row in each of this feature's tables, through the API, as the tenant whose owner
+/// token is given.
 pub async fn populate(app: &TestApp, token: &str) {
-    let t = app.gql(token, None, "{ tenant { id } }", json!({})).await;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(t.data()["tenant"]["id"].as_str().unwrap())
-        .unwrap();
-    let tenant = Uuid::try_parse(
-        std::str::from_utf8(&raw)
-            .unwrap()
-            .strip_prefix("Tenant:")
-            .unwrap(),
-    )
-    .unwrap();
-    let isms = insert_isms(app, tenant, "Audits ISMS").await;
+    let isms = insert_isms(app, token, "Audits ISMS").await;
     let p = ok(
         app,
         token,

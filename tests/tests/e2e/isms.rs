@@ -20,6 +20,7 @@ both_backends! {
     roles_hold_for_the_isms => roles;
     another_tenant_sees_and_changes_nothing => isolation;
     the_soa_page_costs_a_constant_number_of_statements => statement_count;
+    readiness_names_every_missing_document => readiness;
 }
 
 fn ok(a: &Answer, field: &str) -> Value {
@@ -945,7 +946,12 @@ async fn isolation(backend: Backend) {
     // must not wait on each other on SQLite's single connection).
     let other_member = grc_e2e::global_id("User", a.user_ids["auditor"]);
     let r = app
-        .gql(a.token("owner"), None, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": [other_member, isms, risk_id, other_member, asset_id] }))
+        .gql(
+            a.token("owner"),
+            None,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": [other_member, isms, risk_id, other_member, asset_id] }),
+        )
         .await;
     let got = r.data()["nodes"].as_array().unwrap();
     assert_eq!(got.len(), 5, "{:?}", r.body);
@@ -1093,4 +1099,114 @@ async fn statement_count(backend: Backend) {
         "statements for 10 and for 93 entries: {counts:?}"
     );
     assert!(counts[0] > 0 && counts[0] <= 16, "{counts:?}");
+}
+
+const READINESS: &str = "query($id: ID!, $on: NaiveDate) { managementSystem(id: $id) { readiness(on: $on) { ready missing items { key clause state nextReview } } } }";
+
+async fn readiness_on(
+    app: &TestApp,
+    token: &str,
+    isms: &str,
+    on: &str,
+) -> (Value, HashMap<String, String>) {
+    let a = app
+        .gql(token, None, READINESS, json!({ "id": isms, "on": on }))
+        .await;
+    assert!(a.body["errors"].is_null(), "{:?}", a.body);
+    let r = a.data()["managementSystem"]["readiness"].clone();
+    let states = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["key"].as_str().unwrap().to_owned(),
+                i["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (r, states)
+}
+
+async fn readiness(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app, "alpha").await;
+    let cm = f.token("manager");
+    let (isms, _) = create_isms(&app, cm, "Main campus", None).await;
+    const TODAY: &str = "2026-11-29";
+
+    // A new ISMS: everything missing but the nonconformity register (empty, nothing overdue).
+    let (r, states) = readiness_on(&app, cm, &isms, TODAY).await;
+    assert_eq!(r["ready"], false);
+    assert_eq!(states.len(), 15);
+    assert_eq!(states["nonconformities"], "READY");
+    assert_eq!(states.values().filter(|s| *s == "MISSING").count(), 14);
+    assert_eq!(r["missing"].as_array().unwrap().len(), 14);
+    assert!(
+        r["missing"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("5.2 Information security policy"))
+    );
+
+    // A policy with an approved version, to be reviewed by 2027-03-01.
+    let doc = ok(
+        &app.gql(cm, None, "mutation($i: ID!) { createDocument(input: {ismsId: $i, kind: POLICY, title: \"Information security policy\", fulfils: \"security-policy\", nextReviewDate: \"2027-03-01\"}) { document { id } userErrors { code field message } } }", json!({ "i": isms })).await,
+        "createDocument",
+    )["document"]["id"].clone();
+    let version = ok(
+        &app.gql(cm, None, "mutation($d: ID!) { addDocumentVersion(input: {documentId: $d, summary: \"First issue\", body: \"We protect ePHI.\"}) { version { id } userErrors { code field message } } }", json!({ "d": doc })).await,
+        "addDocumentVersion",
+    )["version"]["id"].clone();
+    // A scope document with only a draft.
+    let scope = ok(
+        &app.gql(cm, None, "mutation($i: ID!) { createDocument(input: {ismsId: $i, kind: OTHER, title: \"ISMS scope\", fulfils: \"isms-scope\"}) { document { id } userErrors { code field message } } }", json!({ "i": isms })).await,
+        "createDocument",
+    )["document"]["id"].clone();
+    ok(
+        &app.gql(cm, None, "mutation($d: ID!) { addDocumentVersion(input: {documentId: $d, summary: \"Draft\", body: \"All campuses\"}) { version { id } userErrors { code field message } } }", json!({ "d": scope })).await,
+        "addDocumentVersion",
+    );
+    let (_, states) = readiness_on(&app, cm, &isms, TODAY).await;
+    assert_eq!(states["security-policy"], "NOT_APPROVED");
+    assert_eq!(states["isms-scope"], "NOT_APPROVED");
+    ok(
+        &app.gql(cm, None, "mutation($v: ID!) { approveDocumentVersion(input: {versionId: $v}) { userErrors { code field message } } }", json!({ "v": version })).await,
+        "approveDocumentVersion",
+    );
+    // The approval takes effect on its own date (today's date on the server).
+    let server_today = chrono::Utc::now().date_naive().to_string();
+    let (_, states) = readiness_on(&app, cm, &isms, &server_today).await;
+    assert_eq!(states["security-policy"], "READY");
+    assert_eq!(states["isms-scope"], "NOT_APPROVED");
+    // The review date is still within review; the day after is overdue.
+    let (_, states) = readiness_on(&app, cm, &isms, "2027-03-01").await;
+    assert_eq!(states["security-policy"], "READY");
+    let (r, states) = readiness_on(&app, cm, &isms, "2027-03-02").await;
+    assert_eq!(states["security-policy"], "REVIEW_OVERDUE");
+    let item = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "security-policy")
+        .unwrap()
+        .clone();
+    assert_eq!(item["nextReview"], "2027-03-01");
+
+    // An approved SoA version; a risk assessment performed on 2026-02-28 is due again a year
+    // later, 2027-02-28 (no leap day in 2027), overdue from 2027-03-01.
+    let rev = justify_all(&app, cm, &isms).await;
+    ok(&approve(&app, cm, &isms, rev).await, "approveSoa");
+    ok(
+        &app.gql(cm, None, "mutation($i: ID!) { recordRiskAssessment(input: {managementSystemId: $i, title: \"Annual\", performedOn: \"2026-02-28\"}) { userErrors { code field } } }", json!({ "i": isms })).await,
+        "recordRiskAssessment",
+    );
+    let (_, states) = readiness_on(&app, cm, &isms, "2027-02-28").await;
+    assert_eq!(states["statement-of-applicability"], "READY");
+    assert_eq!(states["risk-assessment-results"], "READY");
+    let (_, states) = readiness_on(&app, cm, &isms, "2027-03-01").await;
+    assert_eq!(states["risk-assessment-results"], "REVIEW_OVERDUE");
+    // Before the assessment was performed, it did not exist yet.
+    let (_, states) = readiness_on(&app, cm, &isms, "2026-02-27").await;
+    assert_eq!(states["risk-assessment-results"], "MISSING");
 }

@@ -29,43 +29,10 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-fn tenant_uuid(id: &str) -> Uuid {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(id)
-        .unwrap();
-    let s = String::from_utf8(raw).unwrap();
-    Uuid::try_parse(s.strip_prefix("Tenant:").unwrap()).unwrap()
-}
-
-/// An ISMS for the tenant, written straight into the database (its own feature's mutations
-/// are not part of this module): returns its global id.
-async fn new_isms(app: &TestApp, tenant: Uuid) -> String {
-    let id = Uuid::now_v7();
-    let backend = app.db.admin.get_database_backend();
-    let sql = "INSERT INTO isms (tenant_id, id, name, scope_statement, boundaries, sites, base_framework,
-                 likelihood_levels, impact_levels, acceptance_threshold, likelihood_labels, impact_labels,
-                 soa_revision, created_at, updated_at)
-               VALUES ($1, $2, $3, 'scope', '', '[]', 'iso27001-2022', 5, 5, 6, '[]', '[]', 0, $4, $4)";
-    let sql = if backend == DbBackend::Sqlite {
-        sql.replace('$', "?")
-    } else {
-        sql.to_owned()
-    };
-    app.db
-        .admin
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                tenant.into(),
-                id.into(),
-                format!("Records ISMS {}", id.simple()).into(),
-                Utc::now().into(),
-            ],
-        ))
-        .await
-        .unwrap();
-    global_id("Isms", id)
+/// A management system created through the API (as the given member): its global id.
+async fn new_isms(app: &TestApp, token: &str) -> String {
+    let name = format!("Records ISMS {}", Uuid::now_v7().simple());
+    super::isms::create_isms(app, token, &name, None).await.0
 }
 
 fn ok(r: &Answer, field: &str) -> Value {
@@ -211,22 +178,15 @@ fn uuid_of(global: &str) -> Uuid {
 
 /// Writes at least one row in each of this feature's tenant-owned tables, through the API, as
 /// the tenant whose owner token is given (the row-level security test calls it for two tenants).
-/// The ISMS the records belong to is written directly (see [`new_isms`]).
 pub async fn populate(app: &TestApp, token: &str) {
     let t = app
-        .gql(
-            token,
-            None,
-            "{ tenant { id } viewer { user { id } } }",
-            json!({}),
-        )
+        .gql(token, None, "{ viewer { user { id } } }", json!({}))
         .await;
-    let tenant = tenant_uuid(t.data()["tenant"]["id"].as_str().unwrap());
     let me = t.data()["viewer"]["user"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let isms = new_isms(app, tenant).await;
+    let isms = new_isms(app, token).await;
     let control = iso_control(app, token, "A.5.1").await;
     let doc = ok(
         &create_document(
@@ -300,7 +260,7 @@ async fn documents_flow(backend: Backend) {
         )
         .await;
     let cm = f.token("cm");
-    let isms = new_isms(&app, f.tenant.id.0).await;
+    let isms = new_isms(&app, f.token("owner")).await;
     let a51 = iso_control(&app, cm, "A.5.1").await;
     let a515 = iso_control(&app, cm, "A.5.15").await;
     let created = ok(
@@ -637,7 +597,7 @@ async fn objectives_flow(backend: Backend) {
         )
         .await;
     let cm = f.token("cm");
-    let isms = new_isms(&app, f.tenant.id.0).await;
+    let isms = new_isms(&app, f.token("owner")).await;
     let create = |title: &str, target: f64, direction: &str| {
         let app = &app;
         let v = json!({ "i": { "ismsId": isms, "title": title, "measure": "measured monthly", "target": target, "unit": "%", "direction": direction } });
@@ -970,7 +930,7 @@ async fn role_matrix(backend: Backend) {
         .await;
     let cm = f.token("cm");
     let dev = f.token("dev");
-    let isms = new_isms(&app, f.tenant.id.0).await;
+    let isms = new_isms(&app, f.token("owner")).await;
     let me = |who: &str| global_id("User", f.user_ids[who]);
 
     // A contributor creates its own document (owned by itself), not one owned by someone else.
@@ -1158,7 +1118,7 @@ async fn bad_input(backend: Backend) {
         .await;
     let other = app.tenant("other", &[("owner", Role::Owner)]).await;
     let cm = f.token("cm");
-    let isms = new_isms(&app, f.tenant.id.0).await;
+    let isms = new_isms(&app, f.token("owner")).await;
     let doc = ok(
         &create_document(
             &app,
@@ -1276,7 +1236,7 @@ async fn bad_input(backend: Backend) {
         r.data()["assignTraining"]["userErrors"][0]["field"],
         json!(["input", "userId"])
     );
-    let other_isms = new_isms(&app, other.tenant.id.0).await;
+    let other_isms = new_isms(&app, other.token("owner")).await;
     let theirs = ok(&app.gql(other.token("owner"), None, r#"mutation($i: ID!) { createObjective(input: {ismsId: $i, title: "Theirs", measure: "m", target: 1, direction: AT_MOST}) { objective { id } userErrors { code } } }"#, json!({ "i": other_isms })).await, "createObjective")["objective"]["id"].clone();
     let r = app.gql(cm, None, r#"mutation($o: ID!) { recordObjectiveResult(input: {objectiveId: $o, measuredOn: "2026-01-31", value: 1}) { result { id } userErrors { code field } } }"#, json!({ "o": theirs })).await;
     assert_eq!(err(&r, "recordObjectiveResult"), "NOT_FOUND");
