@@ -32,6 +32,19 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// An S3-compatible server for the object store's S3 backend (`scripts/test` starts one and
+/// sets test credentials in `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`).
+pub fn s3_endpoint() -> String {
+    let endpoint =
+        std::env::var("GRC_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5005".into());
+    assert!(
+        std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+            && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some(),
+        "the S3 test needs credentials for {endpoint}: run scripts/test, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    );
+    endpoint
+}
+
 pub fn redis_url() -> String {
     std::env::var("GRC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }

@@ -19,21 +19,22 @@ pub use page::{Page, PageRequest};
 pub use repo::api_keys::{ApiKeyRecord, ApiKeySecret, NewApiKey, is_api_key};
 pub use repo::audit::{AuditEntry, AuditVerification};
 pub use repo::audits::{AuditFilter, NonconformityFilter, ReviewFilter};
-pub use repo::evidence::{
-    EvidenceFilter, EvidenceLink, EvidenceRecord, EvidenceTargetKind, NewEvidence,
-};
 pub use repo::catalog::{
     ControlTextRecord, CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework,
     ReviewRecord, SyncReport, TenantLinkRecord,
 };
+pub use repo::evidence::{
+    EvidenceFilter, EvidenceLink, EvidenceRecord, EvidenceTargetKind, NewEvidence,
+};
 pub use repo::isms::{
     AssetFields, AssetFilter, AssetRecord, ContextItemFields, ContextItemRecord,
     DeterminationRecord, IsmsFields, IsmsRecord, RiskAssessmentRecord, RiskFields, RiskFilter,
-    RiskRecord, SnapshotRisk, SoaControl, SoaEntryPatch, SoaEntryRecord, SoaVersionRecord,
+    RiskRecord, SnapshotRisk, SoaApproval, SoaControl, SoaEntryPatch, SoaEntryRecord,
+    SoaVersionRecord,
 };
 pub use repo::members::MemberRecord;
-pub use repo::records::{AssignmentFilter, DocumentFilter, VersionApproval};
 pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
+pub use repo::records::{AssignmentFilter, DocumentFilter, VersionApproval};
 pub use scope::{PlatformTx, TenantScope, TenantTx, UserTx};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};

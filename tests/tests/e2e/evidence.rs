@@ -1107,16 +1107,14 @@ async fn lifecycle(backend: Backend) {
     );
 }
 
-/// The S3 backend against a real S3-compatible server: not run by default (none is part of the
-/// build machines). Run with an endpoint and credentials, e.g. a local MinIO or moto server:
-/// `GRC_TEST_S3_ENDPOINT=http://127.0.0.1:5005 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-/// cargo test -p grc-e2e --test e2e evidence::s3 -- --ignored`. The bucket is created with an
-/// unsigned PUT, which MinIO in anonymous mode and moto accept; otherwise create it first and
-/// name it in `GRC_TEST_S3_BUCKET`.
+/// The S3 backend against a real S3-compatible server over HTTP: `scripts/test` starts moto's
+/// server (PyPI `moto[server]`) on 127.0.0.1:5005 unless `GRC_TEST_S3_ENDPOINT` names another
+/// (a MinIO, say); credentials come from the `AWS_*` variables (moto accepts any). The bucket
+/// is created with an unsigned PUT, which moto and MinIO in anonymous mode accept; otherwise
+/// create it first and name it in `GRC_TEST_S3_BUCKET`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs an S3-compatible server (GRC_TEST_S3_ENDPOINT)"]
 async fn s3_store_round_trip() {
-    let endpoint = std::env::var("GRC_TEST_S3_ENDPOINT").expect("GRC_TEST_S3_ENDPOINT");
+    let endpoint = grc_e2e::s3_endpoint();
     let bucket = std::env::var("GRC_TEST_S3_BUCKET")
         .unwrap_or_else(|_| format!("grc-test-{}", uuid::Uuid::new_v4().simple()));
     let _ = reqwest::Client::new()

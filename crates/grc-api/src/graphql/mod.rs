@@ -32,6 +32,7 @@ pub type GrcSchema = Schema<QueryRoot, MutationRoot, subscription::Subscription>
 pub struct QueryRoot(
     query::Query,
     catalog::CatalogQuery,
+    isms::IsmsQuery,
     audits::AuditsQuery,
     records::RecordsQuery,
     evidence::EvidenceQuery,
@@ -43,6 +44,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     mutation::Mutation,
     catalog::CatalogMutation,
+    isms::IsmsMutation,
     audits::AuditsMutation,
     records::RecordsMutation,
     evidence::EvidenceMutation,

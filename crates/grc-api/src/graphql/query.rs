@@ -313,6 +313,21 @@ async fn resolve_node(
         Kind::Framework | Kind::Control | Kind::Mapping => {
             super::catalog::resolve_node(ctx, gid.kind, gid.id).await
         }
+        Kind::Isms
+        | Kind::ContextItem
+        | Kind::Asset
+        | Kind::Risk
+        | Kind::RiskAssessment
+        | Kind::SoaVersion => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadIsms)?;
+            // These open their own transactions (and may read the catalog): end the shared
+            // one first (SQLite has a single connection).
+            lookup.finish().await?;
+            super::isms::node(ctx, &az, gid.kind, gid.id).await
+        }
         Kind::Evidence => {
             if current.is_none() {
                 return Ok(None);
