@@ -56,14 +56,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, exports: web::Data<Exports>) {
 
 // ---- errors and authorization (shared by plain HTTP routes) ----
 
-/// A plain-route error: `{"error": {"code": ..., "message": ...}}`.
+/// A plain-route error, in the shape of every HTTP-level error of the server:
+/// `{"errors": [{"message": ..., "extensions": {"code": ...}}]}`.
 pub fn error_json(status: StatusCode, code: ErrorCode, message: &str) -> HttpResponse {
     let mut b = HttpResponse::build(status);
     if status == StatusCode::UNAUTHORIZED {
         b.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
     }
     b.insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "error": { "code": code.as_str(), "message": message } }))
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }))
 }
 
 /// Authenticates a plain HTTP request the way `/graphql` does (credential, `X-Tenant`, rate

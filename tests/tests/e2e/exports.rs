@@ -339,7 +339,7 @@ impl Got {
         serde_json::from_slice(&self.body).unwrap()
     }
     fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap().to_owned()
+        self.json()["errors"][0]["extensions"]["code"].as_str().unwrap().to_owned()
     }
 }
 
@@ -990,7 +990,7 @@ async fn risk_register_current_and_as_of(backend: Backend) {
     assert_eq!(got.status, 404);
     assert_eq!(got.error_code(), "NOT_FOUND");
     assert!(
-        got.json()["error"]["message"]
+        got.json()["errors"][0]["message"]
             .as_str()
             .unwrap()
             .contains("2026-01-14")
