@@ -829,6 +829,13 @@ async fn roles(backend: Backend) {
             .await,
         "saveAsset",
     );
+    // ... nor give it away.
+    let give = json!({ "input": { "id": mine["id"], "name": "Laptop 1b", "kind": "DEVICE", "classification": "CONFIDENTIAL",
+        "ownerId": grc_e2e::global_id("User", f.user_ids["other"]) } });
+    let a = app
+        .gql(f.token("contributor"), None, SAVE_ASSET, give)
+        .await;
+    assert_eq!(a.code(), Some("FORBIDDEN"));
     // A contributor cannot create records owned by someone else.
     let a = app
         .gql(f.token("contributor"), None, SAVE_ASSET, json!({ "input": { "name": "X", "kind": "DEVICE", "classification": "PUBLIC", "ownerId": grc_e2e::global_id("User", f.user_ids["other"]) } }))

@@ -127,6 +127,31 @@ pub(crate) async fn new_owner(
     Ok(named)
 }
 
+/// The owner of a record after a save: for a new record (`current` is `None`) as
+/// [`new_owner`] decides; for an existing one, the member named, or the current owner when none
+/// is named. Handing a record to someone else takes an owner or compliance manager (FORBIDDEN
+/// otherwise, as in every module).
+pub(crate) async fn saved_owner(
+    tx: &TenantTx,
+    az: &Authorized,
+    field: &str,
+    named: Option<&ID>,
+    current: Option<Option<Uuid>>,
+) -> Result<Option<Uuid>, MutationError> {
+    let Some(current) = current else {
+        return new_owner(tx, az, field, named).await;
+    };
+    let named = member_owner(tx, field, named).await?;
+    if named.is_some() && named != current && !may_edit_owned(az.role, None, actor_user(az)) {
+        return Err(crate::errors::gql_error(
+            crate::errors::ErrorCode::Forbidden,
+            "a contributor keeps the records it owns: ask a compliance manager to reassign",
+        )
+        .into());
+    }
+    Ok(named.or(current))
+}
+
 /// Refuses (FORBIDDEN) a change to a record owned by `owner` that the caller may not make.
 pub(crate) fn require_edit(az: &Authorized, owner: Option<Uuid>) -> Result<(), MutationError> {
     if may_edit_owned(az.role, owner, actor_user(az)) {

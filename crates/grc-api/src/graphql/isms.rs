@@ -8,8 +8,8 @@
 
 use super::catalog::{Control, view};
 use super::common::{
-    actor_user, checked_date, checked_text, conflict, free_text, invalid, member_owner, new_owner,
-    not_found, optional_text, require_edit, settle,
+    actor_user, checked_date, checked_text, conflict, free_text, invalid, member_owner, not_found,
+    optional_text, require_edit, saved_owner, settle,
 };
 use super::connection::{ConnectionFields, DEFAULT_PAGE, MAX_PAGE};
 use super::ids::{Kind, cursor, decode_cursor, decode_kind, encode};
@@ -741,17 +741,7 @@ impl Isms {
         after: Option<String>,
         filter: Option<RiskFilterInput>,
     ) -> Result<Connection<String, Risk, ConnectionFields>> {
-        let limit = page_size(first)?;
-        let after = after
-            .map(|c| {
-                decode_cursor(&c).ok_or_else(|| {
-                    gql_error(
-                        ErrorCode::BadUserInput,
-                        "after is not a cursor of this connection",
-                    )
-                })
-            })
-            .transpose()?;
+        let (limit, after) = page_args(first, after)?;
         let f = risk_filter(filter)?;
         let tx = store(ctx).tenant_tx(self.scope).await?;
         let mut rows = tx.risks(self.r.id, &f, after.as_deref(), limit + 1).await?;
@@ -891,6 +881,21 @@ impl Isms {
         f.isms_id = Some(self.r.id);
         asset_page(ctx, self.scope, &f, first, after).await
     }
+}
+
+/// A forward page's size and decoded `after` cursor.
+fn page_args(first: Option<i32>, after: Option<String>) -> Result<(u64, Option<String>)> {
+    let after = after
+        .map(|c| {
+            decode_cursor(&c).ok_or_else(|| {
+                gql_error(
+                    ErrorCode::BadUserInput,
+                    "after is not a cursor of this connection",
+                )
+            })
+        })
+        .transpose()?;
+    Ok((page_size(first)?, after))
 }
 
 fn page_size(first: Option<i32>) -> Result<u64> {
@@ -1573,17 +1578,7 @@ async fn asset_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Connection<String, Asset, ConnectionFields>> {
-    let limit = page_size(first)?;
-    let after = after
-        .map(|c| {
-            decode_cursor(&c).ok_or_else(|| {
-                gql_error(
-                    ErrorCode::BadUserInput,
-                    "after is not a cursor of this connection",
-                )
-            })
-        })
-        .transpose()?;
+    let (limit, after) = page_args(first, after)?;
     let tx = store(ctx).tenant_tx(scope).await?;
     let mut rows = tx.assets(f, after.as_deref(), limit + 1).await?;
     let total = if super::connection::wants_total(ctx) {
@@ -2413,16 +2408,14 @@ impl IsmsMutation {
                     }
                     None => None,
                 };
-                let owner = match &existing {
-                    None => new_owner(&tx, &az, "ownerId", input.owner_id.as_ref()).await?,
-                    Some(a) => {
-                        let named = member_owner(&tx, "ownerId", input.owner_id.as_ref()).await?;
-                        if named.is_some() && named != a.owner_id {
-                            require_edit(&az, None).map_err(|_| invalid("ownerId", "a contributor cannot give its asset away"))?;
-                        }
-                        named.or(a.owner_id)
-                    }
-                };
+                let owner = saved_owner(
+                    &tx,
+                    &az,
+                    "ownerId",
+                    input.owner_id.as_ref(),
+                    existing.as_ref().map(|a| a.owner_id),
+                )
+                .await?;
                 let isms_id = match &input.management_system_id {
                     Some(i) => Some(load_isms(&tx, i, "managementSystemId").await?.id),
                     None => existing.as_ref().and_then(|a| a.isms_id),
@@ -2528,18 +2521,14 @@ impl IsmsMutation {
                     .as_ref()
                     .map(|r| c.rate("residual", r.likelihood, r.impact))
                     .transpose()?;
-                let owner = match &existing {
-                    None => new_owner(&tx, &az, "ownerId", input.owner_id.as_ref()).await?,
-                    Some(r) => {
-                        let named = member_owner(&tx, "ownerId", input.owner_id.as_ref()).await?;
-                        if named.is_some() && named != r.owner_id {
-                            require_edit(&az, None).map_err(|_| {
-                                invalid("ownerId", "a contributor cannot give its risk away")
-                            })?;
-                        }
-                        named.or(r.owner_id)
-                    }
-                };
+                let owner = saved_owner(
+                    &tx,
+                    &az,
+                    "ownerId",
+                    input.owner_id.as_ref(),
+                    existing.as_ref().map(|r| r.owner_id),
+                )
+                .await?;
                 let reference = checked_text("ref", &input.reference, 40)?;
                 if let Some(d) = input.review_date {
                     checked_date("reviewDate", d)?;
