@@ -63,8 +63,9 @@ pub fn error_json(status: StatusCode, code: ErrorCode, message: &str) -> HttpRes
     if status == StatusCode::UNAUTHORIZED {
         b.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
     }
-    b.insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }))
+    b.insert_header((header::CACHE_CONTROL, "no-store")).json(
+        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }),
+    )
 }
 
 /// Authenticates a plain HTTP request the way `/graphql` does (credential, `X-Tenant`, rate

@@ -339,7 +339,10 @@ impl Got {
         serde_json::from_slice(&self.body).unwrap()
     }
     fn error_code(&self) -> String {
-        self.json()["errors"][0]["extensions"]["code"].as_str().unwrap().to_owned()
+        self.json()["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
