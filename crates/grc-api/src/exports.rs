@@ -8,7 +8,7 @@
 //! Text that a spreadsheet would run as a formula is neutralised in both formats. See
 //! `docs/EXPORTS.md`.
 
-use crate::auth::{AuthContext, Principal};
+use crate::auth::AuthContext;
 use crate::catalog::{CatalogCache, CatalogView};
 use crate::errors::ErrorCode;
 use crate::graphql::Authorized;
@@ -18,13 +18,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
-use grc_domain::audit::Actor;
-use grc_domain::authz::{Operation, permits};
+use grc_domain::authz::Operation;
 use grc_domain::ids::UserId;
 use grc_domain::isms::{RiskCriteria, natural_ref_cmp};
-use grc_store::{
-    AuditEntry, IsmsRecord, PageRequest, RiskRecord, StoreError, TenantScope, TenantTx,
-};
+use grc_store::{AuditEntry, IsmsRecord, PageRequest, RiskRecord, StoreError, TenantTx};
 use serde_json::json;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -76,56 +73,24 @@ pub async fn authorize_request(
     state: &AppState,
     op: Operation,
 ) -> Result<Authorized, HttpResponse> {
-    let auth = crate::http::authenticate(req, state, false)
-        .await
-        .map_err(|r| rewrap(&r))?;
+    // Refusals come in the server's one HTTP error shape, with their headers.
+    let auth = crate::http::authenticate(req, state, false).await?;
     authorize_context(&auth, op)
 }
 
-/// The role check of [`authorize_request`] on an authenticated caller.
+/// The role check of [`authorize_request`] on an authenticated caller (the same check as
+/// GraphQL's, [`crate::graphql::check_caller`]), as this route's response.
 // The error is the response itself, built once on the way out.
 #[allow(clippy::result_large_err)]
 pub fn authorize_context(a: &AuthContext, op: Operation) -> Result<Authorized, HttpResponse> {
-    let Some((tenant, role)) = &a.tenant else {
-        return Err(error_json(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput,
-            "this request acts in one tenant: send the X-Tenant header with the tenant's slug",
-        ));
-    };
-    if !permits(*role, op) {
-        return Err(error_json(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            &format!("the {role} role may not {}", op.as_str().replace('_', " ")),
-        ));
-    }
-    let actor = match &a.principal {
-        Principal::User { user, .. } => Actor::User(user.id.0),
-        Principal::ApiKey(k) => Actor::ApiKey(k.id.0),
-    };
-    Ok(Authorized {
-        scope: TenantScope::new(tenant.id),
-        tenant: tenant.clone(),
-        role: *role,
-        actor,
+    crate::graphql::check_caller(a, op).map_err(|(code, message)| {
+        let status = match code {
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        error_json(status, code, &message)
     })
-}
-
-/// Gives an authentication refusal from the shared path (GraphQL-shaped) this route's shape,
-/// keeping its status and its `WWW-Authenticate` / `Retry-After` headers.
-fn rewrap(r: &HttpResponse) -> HttpResponse {
-    let status = r.status();
-    let (code, message) = match status {
-        StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "authentication required"),
-        StatusCode::TOO_MANY_REQUESTS => (ErrorCode::RateLimited, "too many requests"),
-        _ => (ErrorCode::Internal, "internal error"),
-    };
-    let mut out = error_json(status, code, message);
-    if let Some(v) = r.headers().get(header::RETRY_AFTER) {
-        out.headers_mut().insert(header::RETRY_AFTER, v.clone());
-    }
-    out
 }
 
 fn internal(e: &dyn std::fmt::Display) -> HttpResponse {

@@ -125,16 +125,23 @@ pub fn authorize(ctx: &Context<'_>, op: Operation) -> async_graphql::Result<Auth
     authorize_caller(auth(ctx)?, op)
 }
 
-/// [`authorize`] for an authenticated caller outside GraphQL (evidence downloads).
+/// [`authorize`] for an authenticated caller, as a GraphQL error.
 pub fn authorize_caller(a: &AuthContext, op: Operation) -> async_graphql::Result<Authorized> {
+    check_caller(a, op).map_err(|(code, message)| gql_error(code, message))
+}
+
+/// The authorization check itself, for GraphQL and plain HTTP routes alike: the caller must act
+/// in one tenant (`BAD_USER_INPUT` otherwise) with a role that permits `op` (`FORBIDDEN`).
+pub fn check_caller(a: &AuthContext, op: Operation) -> Result<Authorized, (ErrorCode, String)> {
     let Some((tenant, role)) = &a.tenant else {
-        return Err(gql_error(
+        return Err((
             ErrorCode::BadUserInput,
-            "this operation acts in one tenant: send the X-Tenant header with the tenant's slug",
+            "this operation acts in one tenant: send the X-Tenant header with the tenant's slug"
+                .into(),
         ));
     };
     if !permits(*role, op) {
-        return Err(gql_error(
+        return Err((
             ErrorCode::Forbidden,
             format!("the {role} role may not {}", op.as_str().replace('_', " ")),
         ));
