@@ -75,21 +75,34 @@ impl CatalogCache {
         store: &Store,
         scope: TenantScope,
     ) -> Result<CatalogView, StoreError> {
+        Ok(self.read_view_seq(store, scope).await?.0)
+    }
+
+    /// [`Self::read_view`], with the tenant's audit sequence the check read (other per-tenant
+    /// caches use it to know whether they are current, without another round trip).
+    pub async fn read_view_seq(
+        &self,
+        store: &Store,
+        scope: TenantScope,
+    ) -> Result<(CatalogView, i64), StoreError> {
         let (revision, seq) = store.catalog_versions(scope).await?;
         let index = self.at_revision(store, revision).await?;
         let tenant = scope.tenant_id().0;
         if let Some((at, part)) = self.tenants.get(&tenant).await
             && at == seq
         {
-            return Ok(CatalogView {
-                index,
-                tenant: part,
-            });
+            return Ok((
+                CatalogView {
+                    index,
+                    tenant: part,
+                },
+                seq,
+            ));
         }
         let tx = store.tenant_tx(scope).await?;
         let view = self.view(index, &tx).await?;
         tx.commit().await?;
-        Ok(view)
+        Ok((view, seq))
     }
 
     /// The index at the database's current revision (one indexed read when nothing changed).

@@ -1106,6 +1106,23 @@ async fn statement_count(backend: Backend) {
         "statements for 10 and for 93 entries: {counts:?}"
     );
     assert!(counts[0] > 0 && counts[0] <= 16, "{counts:?}");
+    // The page is served from memory while nothing changed, and never after a change.
+    let s = soa(&app, cm, &full).await;
+    let first = entry_id(&s, "A.5.1");
+    assert_eq!(s["entries"][0]["status"], "PARTIAL");
+    ok(
+        &update_soa(
+            &app,
+            f.token("owner"),
+            &full,
+            json!([{ "controlId": first, "status": "IMPLEMENTED" }]),
+        )
+        .await,
+        "updateSoaEntries",
+    );
+    let s = soa(&app, cm, &full).await;
+    assert_eq!(s["entries"][0]["status"], "IMPLEMENTED");
+    assert_eq!(s["progress"]["implemented"], 1);
 }
 
 const READINESS: &str = "query($id: ID!, $on: NaiveDate) { managementSystem(id: $id) { readiness(on: $on) { ready missing items { key clause state nextReview } } } }";

@@ -121,7 +121,7 @@ async fn load_isms(
 #[derive(Debug, Default)]
 pub struct Owners {
     ids: Vec<Uuid>,
-    loaded: OnceCell<HashMap<Uuid, User>>,
+    loaded: OnceCell<Arc<HashMap<Uuid, User>>>,
 }
 
 impl Owners {
@@ -132,6 +132,14 @@ impl Owners {
         Arc::new(Self {
             ids,
             loaded: OnceCell::new(),
+        })
+    }
+
+    /// Owners already loaded (from the ISMS cache).
+    fn filled(map: Arc<HashMap<Uuid, User>>) -> Arc<Self> {
+        Arc::new(Self {
+            ids: Vec::new(),
+            loaded: OnceCell::new_with(Some(map)),
         })
     }
 
@@ -148,7 +156,7 @@ impl Owners {
                 let tx = store(ctx).tenant_tx(scope).await?;
                 let members = tx.members_by_ids(&self.ids).await?;
                 tx.commit().await?;
-                Ok::<_, grc_store::StoreError>(
+                Ok::<_, grc_store::StoreError>(Arc::new(
                     members
                         .into_iter()
                         .map(|m| {
@@ -162,7 +170,7 @@ impl Owners {
                             )
                         })
                         .collect(),
-                )
+                ))
             })
             .await
             .map_err(|e| crate::errors::internal(&e))?;
@@ -246,6 +254,134 @@ impl RiskPage {
 pub struct Isms {
     pub(crate) r: IsmsRecord,
     pub(crate) scope: TenantScope,
+    /// The tenant's cached ISMS data and catalog view, when read through [`IsmsCache`].
+    pub(crate) cached: Option<(Arc<TenantIsms>, Arc<CatalogView>)>,
+}
+
+impl Isms {
+    pub(crate) fn new(r: IsmsRecord, scope: TenantScope) -> Self {
+        Self {
+            r,
+            scope,
+            cached: None,
+        }
+    }
+}
+
+/// ISMS reads cached per tenant for one audit sequence, like the catalog's tenant side: every
+/// change to a tenant's rows appends an audit event in the same transaction, so an entry whose
+/// sequence is the tenant's current one is current. The sequence comes with the catalog
+/// freshness check every read makes anyway: a cached SoA page costs one round trip.
+#[derive(Debug)]
+pub struct IsmsCache {
+    tenants: moka::future::Cache<Uuid, Arc<TenantIsms>>,
+}
+
+impl Default for IsmsCache {
+    fn default() -> Self {
+        Self {
+            tenants: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_idle(std::time::Duration::from_secs(600))
+                .build(),
+        }
+    }
+}
+
+/// One tenant's management systems and the SoA pages read so far, at one audit sequence.
+#[derive(Debug)]
+pub struct TenantIsms {
+    seq: i64,
+    systems: Vec<IsmsRecord>,
+    soa: tokio::sync::Mutex<HashMap<Uuid, Arc<SoaPageData>>>,
+}
+
+/// An SoA draft's entries with their counts, and their owners.
+#[derive(Debug)]
+pub struct SoaPageData {
+    entries: Arc<Vec<SoaEntryRecord>>,
+    owners: Arc<HashMap<Uuid, User>>,
+}
+
+fn isms_cache<'a>(ctx: &Context<'a>) -> Result<&'a Arc<IsmsCache>> {
+    ctx.data_opt::<Arc<IsmsCache>>().ok_or_else(internal)
+}
+
+impl IsmsCache {
+    /// The tenant's ISMS data current at `seq` (read by the caller's freshness check), and the
+    /// catalog view.
+    async fn tenant(
+        &self,
+        ctx: &Context<'_>,
+        az: &Authorized,
+    ) -> Result<(Arc<TenantIsms>, Arc<CatalogView>)> {
+        let catalog = ctx
+            .data_opt::<Arc<crate::catalog::CatalogCache>>()
+            .ok_or_else(internal)?;
+        let (v, seq) = catalog.read_view_seq(store(ctx), az.scope).await?;
+        let key = az.scope.tenant_id().0;
+        if let Some(t) = self.tenants.get(&key).await
+            && t.seq == seq
+        {
+            return Ok((t, Arc::new(v)));
+        }
+        let tx = store(ctx).tenant_tx(az.scope).await?;
+        let at = tx.audit_seq().await?;
+        let systems = tx.isms_list().await?;
+        tx.commit().await?;
+        let t = Arc::new(TenantIsms {
+            seq: at,
+            systems,
+            soa: tokio::sync::Mutex::new(HashMap::new()),
+        });
+        self.tenants.insert(key, t.clone()).await;
+        Ok((t, Arc::new(v)))
+    }
+}
+
+impl TenantIsms {
+    /// The SoA page of one ISMS: from the cache, or read (with its owners) in one transaction
+    /// and kept if the tenant's sequence did not move meanwhile.
+    async fn soa_page(
+        &self,
+        ctx: &Context<'_>,
+        scope: TenantScope,
+        isms: Uuid,
+    ) -> Result<Arc<SoaPageData>> {
+        let mut pages = self.soa.lock().await;
+        if let Some(p) = pages.get(&isms) {
+            return Ok(p.clone());
+        }
+        let tx = store(ctx).tenant_tx(scope).await?;
+        let at = tx.audit_seq().await?;
+        let entries = tx.soa_entries(isms).await?;
+        let mut ids: Vec<Uuid> = entries.iter().filter_map(|e| e.owner_id).collect();
+        ids.sort();
+        ids.dedup();
+        let members = tx.members_by_ids(&ids).await?;
+        tx.commit().await?;
+        let owners = members
+            .into_iter()
+            .map(|m| {
+                (
+                    m.user_id.0,
+                    User {
+                        id: m.user_id,
+                        email: m.email,
+                        display_name: m.display_name,
+                    },
+                )
+            })
+            .collect();
+        let page = Arc::new(SoaPageData {
+            entries: Arc::new(entries),
+            owners: Arc::new(owners),
+        });
+        if at == self.seq {
+            pages.insert(isms, page.clone());
+        }
+        Ok(page)
+    }
 }
 
 /// Risk criteria (6.1.2 a).
@@ -279,7 +415,7 @@ pub struct SoaDraft {
     isms: Uuid,
     revision: i64,
     scope: TenantScope,
-    entries: Vec<SoaEntryRecord>,
+    entries: Arc<Vec<SoaEntryRecord>>,
     view: Arc<CatalogView>,
     owners: Arc<Owners>,
 }
@@ -287,7 +423,8 @@ pub struct SoaDraft {
 /// An entry of the SoA draft.
 #[derive(Debug)]
 pub struct SoaDraftEntry {
-    e: SoaEntryRecord,
+    page: Arc<Vec<SoaEntryRecord>>,
+    i: usize,
     scope: TenantScope,
     view: Arc<CatalogView>,
     owners: Arc<Owners>,
@@ -634,21 +771,28 @@ impl Isms {
 
     /// The SoA draft, in catalog order. Filters narrow the entries, never the progress.
     async fn soa(&self, ctx: &Context<'_>) -> Result<SoaDraft> {
+        if let Some((t, v)) = &self.cached {
+            let page = t.soa_page(ctx, self.scope, self.r.id).await?;
+            return Ok(SoaDraft {
+                isms: self.r.id,
+                revision: self.r.soa_revision,
+                scope: self.scope,
+                owners: Owners::filled(page.owners.clone()),
+                entries: page.entries.clone(),
+                view: v.clone(),
+            });
+        }
         let az = authorize(ctx, Operation::ReadIsms)?;
         let v = view(ctx, &az).await?;
         let tx = store(ctx).tenant_tx(self.scope).await?;
         let entries = tx.soa_entries(self.r.id).await?;
-        let revision = tx
-            .isms(self.r.id)
-            .await?
-            .map_or(self.r.soa_revision, |i| i.soa_revision);
         tx.commit().await?;
         Ok(SoaDraft {
             isms: self.r.id,
-            revision,
+            revision: self.r.soa_revision,
             scope: self.scope,
             owners: Owners::new(entries.iter().map(|e| e.owner_id)),
-            entries,
+            entries: Arc::new(entries),
             view: v,
         })
     }
@@ -1072,10 +1216,11 @@ impl SoaDraft {
             framework.and_then(|k| self.view.framework_by_key(&k).map(|f| f.framework().id));
         self.entries
             .iter()
-            .filter(|e| applicable.is_none_or(|a| e.applicable == a))
-            .filter(|e| status.is_none_or(|s| e.status == s.into()))
-            .filter(|e| owner.is_none_or(|o| o.is_some() && e.owner_id == o))
-            .filter(|e| {
+            .enumerate()
+            .filter(|(_, e)| applicable.is_none_or(|a| e.applicable == a))
+            .filter(|(_, e)| status.is_none_or(|s| e.status == s.into()))
+            .filter(|(_, e)| owner.is_none_or(|o| o.is_some() && e.owner_id == o))
+            .filter(|(_, e)| {
                 framework.is_none_or(|f| {
                     self.view
                         .index
@@ -1083,8 +1228,9 @@ impl SoaDraft {
                         .is_some_and(|(fw, _)| fw.id == f)
                 })
             })
-            .map(|e| SoaDraftEntry {
-                e: e.clone(),
+            .map(|(i, _)| SoaDraftEntry {
+                page: self.entries.clone(),
+                i,
                 scope: self.scope,
                 view: self.view.clone(),
                 owners: self.owners.clone(),
@@ -1104,50 +1250,56 @@ impl SoaDraft {
     }
 }
 
+impl SoaDraftEntry {
+    fn e(&self) -> &SoaEntryRecord {
+        &self.page[self.i]
+    }
+}
+
 #[Object]
 impl SoaDraftEntry {
     async fn control(&self) -> Control {
         Control {
             view: self.view.clone(),
-            id: self.e.control_id,
+            id: self.e().control_id,
         }
     }
     async fn control_ref(&self) -> &str {
-        &self.e.control_ref
+        &self.e().control_ref
     }
     async fn applicable(&self) -> bool {
-        self.e.applicable
+        self.e().applicable
     }
     /// Why the control is included, or why it is excluded (6.1.3 d).
     async fn justification(&self) -> &str {
-        &self.e.justification
+        &self.e().justification
     }
     async fn status(&self) -> ImplementationStatus {
-        self.e.status.into()
+        self.e().status.into()
     }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        self.owners.get(ctx, self.scope, self.e.owner_id).await
+        self.owners.get(ctx, self.scope, self.e().owner_id).await
     }
     /// The connected vendor the control is inherited from (the sharing feature sets it).
     async fn inherited_from(&self) -> Option<ID> {
-        self.e.inherited_from.map(|v| ID(v.to_string()))
+        self.e().inherited_from.map(|v| ID(v.to_string()))
     }
     async fn notes(&self) -> Option<&str> {
-        self.e.notes.as_deref()
+        self.e().notes.as_deref()
     }
     /// Risks of this ISMS treated by the control.
     async fn risk_count(&self) -> i64 {
-        self.e.risk_count
+        self.e().risk_count
     }
     /// Current (not archived) evidence linked to the control.
     async fn evidence_count(&self) -> i64 {
-        self.e.evidence_count
+        self.e().evidence_count
     }
     async fn updated_by(&self) -> &str {
-        &self.e.updated_by
+        &self.e().updated_by
     }
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.e.updated_at
+        self.e().updated_at
     }
 }
 
@@ -1613,12 +1765,14 @@ impl IsmsQuery {
     /// The tenant's management systems, by name.
     async fn management_systems(&self, ctx: &Context<'_>) -> Result<Vec<Isms>> {
         let az = authorize(ctx, Operation::ReadIsms)?;
-        let tx = store(ctx).tenant_tx(az.scope).await?;
-        let list = tx.isms_list().await?;
-        tx.commit().await?;
-        Ok(list
-            .into_iter()
-            .map(|r| Isms { r, scope: az.scope })
+        let (t, v) = isms_cache(ctx)?.tenant(ctx, &az).await?;
+        Ok(t.systems
+            .iter()
+            .map(|r| Isms {
+                r: r.clone(),
+                scope: az.scope,
+                cached: Some((t.clone(), v.clone())),
+            })
             .collect())
     }
 
@@ -1628,10 +1782,12 @@ impl IsmsQuery {
         let Some(uuid) = decode_kind(&id, Kind::Isms) else {
             return Ok(None);
         };
-        let tx = store(ctx).tenant_tx(az.scope).await?;
-        let r = tx.isms(uuid).await?;
-        tx.commit().await?;
-        Ok(r.map(|r| Isms { r, scope: az.scope }))
+        let (t, v) = isms_cache(ctx)?.tenant(ctx, &az).await?;
+        Ok(t.systems.iter().find(|r| r.id == uuid).map(|r| Isms {
+            r: r.clone(),
+            scope: az.scope,
+            cached: Some((t.clone(), v)),
+        }))
     }
 
     /// The tenant's asset inventory (all management systems), by name.
@@ -1708,7 +1864,7 @@ pub(crate) async fn node(
             let tx = store(ctx).tenant_tx(az.scope).await?;
             let r = tx.isms(id).await?;
             tx.commit().await?;
-            r.map(|r| Node::Isms(Isms { r, scope: az.scope }))
+            r.map(|r| Node::Isms(Isms::new(r, az.scope)))
         }
         Kind::Asset => node_asset(ctx, az, Some(id)).await?.map(Node::Asset),
         Kind::Risk => node_risk(ctx, az, Some(id)).await?.map(Node::Risk),
@@ -2084,7 +2240,7 @@ fn isms_payload(
     errors: Vec<UserError>,
 ) -> ManagementSystemPayload {
     ManagementSystemPayload {
-        management_system: r.map(|r| Isms { r, scope }),
+        management_system: r.map(|r| Isms::new(r, scope)),
         user_errors: errors,
     }
 }

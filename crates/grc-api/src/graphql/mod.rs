@@ -97,6 +97,7 @@ pub fn build_schema(
         b = b.data(cache);
     }
     b = b.data(std::sync::Arc::new(crate::catalog::CatalogCache::new()));
+    b = b.data(std::sync::Arc::new(isms::IsmsCache::default()));
     b.finish()
 }
 
