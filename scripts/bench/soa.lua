@@ -6,6 +6,18 @@
 local query = os.getenv("SOA_QUERY")
   or "query($id: ID!) { managementSystem(id: $id) { soa { entries { controlRef status applicable owner { displayName } riskCount evidenceCount } } } }"
 local expect = os.getenv("SOA_EXPECT") or '"riskCount"'
+-- $SOA_RATE (requests/s over all connections) paces each connection: it waits
+-- connections / rate between its requests, so the run offers a fixed rate and the latency is
+-- the service time at that rate (wrk measures from sending, not from the planned start).
+local rate = tonumber(os.getenv("SOA_RATE") or "")
+local connections = tonumber(os.getenv("SOA_CONNECTIONS") or "64")
+
+function delay()
+  if rate then
+    return math.floor(1000 * connections / rate)
+  end
+  return 0
+end
 
 local targets = {}
 local next_target = 1

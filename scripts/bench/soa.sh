@@ -81,6 +81,8 @@ sleep 1 # pg_stat_database is reported at most every 500 ms
 after=$(xacts)
 requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.txt")
 echo "database transactions per request: $(awk -v a="$after" -v b="$before" -v r="$requests" 'BEGIN {printf "%.2f", (a-b)/r}')"
+echo "== a fixed offered rate: 1,500 requests/s over 64 connections (SOA_RATE), 30 s"
+SOA_RATE=1500 SOA_CONNECTIONS=64 wrk -t2 -c64 -d30s --latency -s scripts/bench/soa.lua http://127.0.0.1:$PORT/graphql | grep -E '^ +(50|75|90|99)%|Requests/sec|bad answers|requests in'
 echo "== one connection (service time without queueing), 10 s"
 wrk -t1 -c1 -d10s --latency -s scripts/bench/soa.lua http://127.0.0.1:$PORT/graphql | grep -E '^ +(50|75|90|99)%|Requests/sec|bad answers'
 echo "server peak RSS: $(grep VmHWM /proc/$SERVER/status | awk '{print $2/1024 " MiB"}')"
