@@ -377,11 +377,16 @@ async fn malformed_requests(backend: Backend) {
         "text/plain",
         "text/plain; charset=utf-8",
         "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
     ] {
         let r = t.post_raw(ct, json_body.clone()).await;
         assert_refused(&r, 415, "BAD_USER_INPUT", ct);
     }
+    // Multipart is the GraphQL multipart request spec (evidence uploads): a body that is not
+    // one is refused before anything runs. (A cross-site form cannot carry the bearer token.)
+    let r = t
+        .post_raw("multipart/form-data; boundary=x", json_body.clone())
+        .await;
+    assert_refused(&r, 400, "BAD_USER_INPUT", "a JSON body sent as multipart");
 
     // Documents that do not parse or do not validate.
     let documents = [
