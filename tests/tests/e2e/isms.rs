@@ -1041,7 +1041,93 @@ async fn isolation(backend: Backend) {
     assert_eq!(user_error(&r, "updateManagementSystem"), "NOT_FOUND");
     let r = app.gql(bt, None, "mutation($id: ID!) { recordRiskAssessment(input: {managementSystemId: $id, title: \"x\", performedOn: \"2026-01-01\"}) { userErrors { code } } }", json!({ "id": isms })).await;
     assert_eq!(user_error(&r, "recordRiskAssessment"), "NOT_FOUND");
+    // The configuration mutations, A's context items, determinations, versions and
+    // assessments: all out of B's reach.
+    let ctx_items = app
+        .gql(
+            a.token("owner"),
+            None,
+            "{ managementSystems { context { id } soaVersions { id } riskAssessments { id } } }",
+            json!({}),
+        )
+        .await;
+    let systems = ctx_items.data()["managementSystems"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let with_data = systems
+        .iter()
+        .find(|m| !m["context"].as_array().unwrap().is_empty())
+        .unwrap();
+    let item = with_data["context"][0]["id"].clone();
+    let version = with_data["soaVersions"][0]["id"].clone();
+    let assessment = with_data["riskAssessments"][0]["id"].clone();
+    let enc = control_id(&app, bt, "hipaa-sr", "164.312(a)(2)(iv)").await;
+    let cases = [
+        (
+            "saveContextItem",
+            "mutation($i: ID!) { saveContextItem(input: {managementSystemId: $i, kind: EXTERNAL_ISSUE, title: \"x\"}) { userErrors { code } } }",
+            json!({ "i": isms }),
+        ),
+        (
+            "saveContextItem",
+            "mutation($i: ID!) { saveContextItem(input: {id: $i, kind: EXTERNAL_ISSUE, title: \"x\"}) { userErrors { code } } }",
+            json!({ "i": item }),
+        ),
+        (
+            "deleteContextItem",
+            "mutation($i: ID!) { deleteContextItem(id: $i) { userErrors { code } } }",
+            json!({ "i": item }),
+        ),
+        (
+            "setRiskCriteria",
+            "mutation($i: ID!) { setRiskCriteria(input: {managementSystemId: $i, criteria: {likelihoodLevels: 5, impactLevels: 5, acceptanceThreshold: 1}}) { userErrors { code } } }",
+            json!({ "i": isms }),
+        ),
+        (
+            "setHipaaDetermination",
+            "mutation($i: ID!, $s: ID!) { setHipaaDetermination(input: {managementSystemId: $i, specificationId: $s, decision: IMPLEMENTED}) { userErrors { code } } }",
+            json!({ "i": isms, "s": enc }),
+        ),
+        (
+            "deleteRisk",
+            "mutation($i: ID!) { deleteRisk(id: $i) { userErrors { code } } }",
+            json!({ "i": risk_id }),
+        ),
+    ];
+    for (field, q, v) in cases {
+        let r = app.gql(bt, None, q, v).await;
+        assert_eq!(user_error(&r, field), "NOT_FOUND", "{field}");
+    }
+    for id in [item, version, assessment] {
+        let r = app
+            .gql(
+                bt,
+                None,
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(r.data()["node"].is_null(), "{id}");
+    }
     assert_eq!(soa(&app, a.token("manager"), &isms).await, before);
+    let after = app
+        .gql(a.token("owner"), None, "{ managementSystems { context { id } soaVersions { id } riskAssessments { id } riskCriteria { acceptanceThreshold } risks { totalCount } } }", json!({}))
+        .await;
+    assert_eq!(
+        after.data()["managementSystems"].as_array().unwrap().len(),
+        systems.len()
+    );
+    for m in after.data()["managementSystems"].as_array().unwrap() {
+        assert_eq!(m["riskCriteria"]["acceptanceThreshold"], 6);
+    }
+    assert!(
+        after.data()["managementSystems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["risks"]["totalCount"] == 1 && m["context"].as_array().unwrap().len() == 1)
+    );
 }
 
 async fn statement_count(backend: Backend) {
