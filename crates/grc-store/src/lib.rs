@@ -29,7 +29,7 @@ pub use repo::evidence::{
 pub use repo::isms::{
     AssetFields, AssetFilter, AssetRecord, ContextItemFields, ContextItemRecord,
     DeterminationRecord, IsmsFields, IsmsRecord, RiskAssessmentRecord, RiskFields, RiskFilter,
-    RiskRecord, SnapshotRisk, SoaApproval, SoaControl, SoaEntryPatch, SoaEntryRecord,
+    RiskOrder, RiskRecord, SnapshotRisk, SoaApproval, SoaControl, SoaEntryPatch, SoaEntryRecord,
     SoaVersionRecord,
 };
 pub use repo::members::MemberRecord;

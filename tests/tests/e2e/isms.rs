@@ -584,6 +584,48 @@ async fn risks(backend: Backend) {
     assert_eq!(m["risks"]["totalCount"], 3);
     assert_eq!(m["risks"]["edges"].as_array().unwrap().len(), 2);
     assert_eq!(m["risks"]["pageInfo"]["hasNextPage"], true);
+
+    // Sorted by score (ties by reference), paged by position.
+    const SORTED: &str = "query($id: ID!, $o: RiskOrder!, $after: String) { managementSystem(id: $id) {
+        risks(first: 2, orderBy: $o, after: $after) { edges { node { ref } } pageInfo { hasNextPage endCursor } } } }";
+    let page = |o: &'static str, after: Value| {
+        let app = &app;
+        let isms = isms.clone();
+        async move {
+            let a = app
+                .gql(
+                    cm,
+                    None,
+                    SORTED,
+                    json!({ "id": isms, "o": o, "after": after }),
+                )
+                .await;
+            assert!(a.body["errors"].is_null(), "{:?}", a.body);
+            a.data()["managementSystem"]["risks"].clone()
+        }
+    };
+    let refs_of = |p: &Value| -> Vec<String> {
+        p["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["ref"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Inherent: R-001 4×5 = 20, R-003 4×5 = 20, R-002 1×1 = 1.
+    let p1 = page("INHERENT_SCORE", Value::Null).await;
+    assert_eq!(refs_of(&p1), ["R-001", "R-003"]);
+    let p2 = page("INHERENT_SCORE", p1["pageInfo"]["endCursor"].clone()).await;
+    assert_eq!(refs_of(&p2), ["R-002"]);
+    assert_eq!(p2["pageInfo"]["hasNextPage"], false);
+    // Residual: only R-001 is rated (3×3); the unrated follow by reference.
+    let p1 = page("RESIDUAL_SCORE", Value::Null).await;
+    assert_eq!(refs_of(&p1), ["R-001", "R-002"]);
+    // A reference cursor is not a position.
+    let a = app
+        .gql(cm, None, SORTED, json!({ "id": isms, "o": "INHERENT_SCORE", "after": m["risks"]["pageInfo"]["endCursor"] }))
+        .await;
+    assert_eq!(a.code(), Some("BAD_USER_INPUT"));
 }
 
 async fn assessments(backend: Backend) {

@@ -884,11 +884,40 @@ impl Isms {
         first: Option<i32>,
         after: Option<String>,
         filter: Option<RiskFilterInput>,
+        #[graphql(default)] order_by: RiskOrder,
     ) -> Result<Connection<String, Risk, ConnectionFields>> {
         let (limit, after) = page_args(first, after)?;
         let f = risk_filter(filter)?;
+        let order = grc_store::RiskOrder::from(order_by);
+        // By reference the cursor is the last reference (keyset); in the other orders, the
+        // position ("#n").
+        let (after_ref, offset) = match (&after, order) {
+            (None, _) => (None, 0),
+            (Some(a), grc_store::RiskOrder::Reference) if !a.starts_with('#') => {
+                (Some(a.as_str()), 0)
+            }
+            (Some(a), o) if o != grc_store::RiskOrder::Reference => (
+                None,
+                a.strip_prefix('#')
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        gql_error(
+                            ErrorCode::BadUserInput,
+                            "after is not a cursor of this order",
+                        )
+                    })?,
+            ),
+            _ => {
+                return Err(gql_error(
+                    ErrorCode::BadUserInput,
+                    "after is not a cursor of this order",
+                ));
+            }
+        };
         let tx = store(ctx).tenant_tx(self.scope).await?;
-        let mut rows = tx.risks(self.r.id, &f, after.as_deref(), limit + 1).await?;
+        let mut rows = tx
+            .risks(self.r.id, &f, order, after_ref, offset, limit + 1)
+            .await?;
         let total = if super::connection::wants_total(ctx) {
             tx.risk_count(self.r.id, &f).await?
         } else {
@@ -907,9 +936,14 @@ impl Isms {
             more,
             ConnectionFields { total_count: total },
         );
-        c.edges.extend(rows.into_iter().map(|r| {
+        c.edges.extend(rows.into_iter().enumerate().map(|(i, r)| {
+            let key = if order == grc_store::RiskOrder::Reference {
+                r.reference.clone()
+            } else {
+                format!("#{}", offset + i as u64 + 1)
+            };
             Edge::new(
-                cursor(&r.reference),
+                cursor(&key),
                 Risk {
                     r,
                     page: page.clone(),
@@ -1655,6 +1689,31 @@ impl RiskAssessment {
 
 #[derive(Debug, Default)]
 pub struct IsmsQuery;
+
+/// Orders of the risk register (ties by reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+pub enum RiskOrder {
+    /// By reference (the default).
+    #[default]
+    Ref,
+    /// Highest inherent score first.
+    InherentScore,
+    /// Highest residual score first; unrated risks last.
+    ResidualScore,
+    /// Earliest review date first; risks without one last.
+    ReviewDate,
+}
+
+impl From<RiskOrder> for grc_store::RiskOrder {
+    fn from(o: RiskOrder) -> Self {
+        match o {
+            RiskOrder::Ref => Self::Reference,
+            RiskOrder::InherentScore => Self::InherentScore,
+            RiskOrder::ResidualScore => Self::ResidualScore,
+            RiskOrder::ReviewDate => Self::ReviewDate,
+        }
+    }
+}
 
 /// Filters for the risk register.
 #[derive(Debug, InputObject)]

@@ -281,6 +281,19 @@ pub struct RiskFields {
     pub review_date: Option<NaiveDate>,
 }
 
+/// Orders of the risk register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RiskOrder {
+    #[default]
+    Reference,
+    /// Highest inherent score first.
+    InherentScore,
+    /// Highest residual score first (unrated last).
+    ResidualScore,
+    /// Earliest review date first (none last).
+    ReviewDate,
+}
+
 /// Filters for the risk register.
 #[derive(Debug, Clone, Default)]
 pub struct RiskFilter {
@@ -866,20 +879,51 @@ impl TenantTx {
         q
     }
 
-    /// One page of an ISMS's risk register, by reference (`after` is the last reference seen).
+    /// One page of an ISMS's risk register. By reference, `after` is the last reference seen
+    /// (keyset); in the other orders (highest score first, earliest review first; ties by
+    /// reference) the page starts `offset` rows in.
     pub async fn risks(
         &self,
         isms_id: Uuid,
         f: &RiskFilter,
+        order: RiskOrder,
         after: Option<&str>,
+        offset: u64,
         limit: u64,
     ) -> Result<Vec<RiskRecord>, StoreError> {
         use sea_orm::QuerySelect;
+        use sea_orm::sea_query::{Expr, Order};
         let mut q = self.risks_query(isms_id, f);
-        if let Some(a) = after {
-            q = q.filter(risk::Column::Reference.gt(a));
+        match order {
+            RiskOrder::Reference => {
+                if let Some(a) = after {
+                    q = q.filter(risk::Column::Reference.gt(a));
+                }
+            }
+            // The same order on both backends: no NULLs left to the backend's default place.
+            RiskOrder::InherentScore => {
+                q = q.order_by(
+                    Expr::cust("inherent_likelihood * inherent_impact"),
+                    Order::Desc,
+                );
+            }
+            RiskOrder::ResidualScore => {
+                q = q.order_by(
+                    Expr::cust("COALESCE(residual_likelihood * residual_impact, 0)"),
+                    Order::Desc,
+                );
+            }
+            RiskOrder::ReviewDate => {
+                q = q
+                    .order_by(
+                        Expr::cust("CASE WHEN review_date IS NULL THEN 1 ELSE 0 END"),
+                        Order::Asc,
+                    )
+                    .order_by_asc(risk::Column::ReviewDate);
+            }
         }
         q.order_by_asc(risk::Column::Reference)
+            .offset(offset)
             .limit(limit)
             .all(&self.tx)
             .await?
