@@ -474,6 +474,51 @@ impl TenantTx {
         Ok(row.is_some())
     }
 
+    /// Inserts `row` (`create`), or updates the tenant's row `id` with the fields `row` sets
+    /// (`NotFound` when there is none).
+    async fn save_row<E>(
+        &self,
+        row: E::ActiveModel,
+        create: bool,
+        tenant_col: E::Column,
+        id_col: E::Column,
+        id: Uuid,
+    ) -> Result<(), StoreError>
+    where
+        E: EntityTrait,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    {
+        if create {
+            E::insert(row).exec(&self.tx).await?;
+            return Ok(());
+        }
+        let n = E::update_many()
+            .set(row)
+            .filter(tenant_col.eq(self.tenant_uuid()))
+            .filter(id_col.eq(id))
+            .exec(&self.tx)
+            .await?;
+        if n.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes the tenant's row `id`; whether there was one.
+    async fn delete_row<E: EntityTrait>(
+        &self,
+        tenant_col: E::Column,
+        id_col: E::Column,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let n = E::delete_many()
+            .filter(tenant_col.eq(self.tenant_uuid()))
+            .filter(id_col.eq(id))
+            .exec(&self.tx)
+            .await?;
+        Ok(n.rows_affected > 0)
+    }
+
     /// Whether the tenant has an ISMS with this id.
     pub async fn isms_exists(&self, id: Uuid) -> Result<bool, StoreError> {
         self.exists("isms", id).await
@@ -691,33 +736,32 @@ impl TenantTx {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        if create {
-            context_item::Entity::insert(row).exec(&self.tx).await?;
-        } else {
+        if !create {
             row.created_at = sea_orm::ActiveValue::NotSet;
             row.isms_id = sea_orm::ActiveValue::NotSet;
-            let n = context_item::Entity::update_many()
-                .set(row)
-                .filter(context_item::Column::TenantId.eq(self.tenant_uuid()))
-                .filter(context_item::Column::Id.eq(id))
-                .exec(&self.tx)
-                .await?;
-            if n.rows_affected == 0 {
-                return Err(StoreError::NotFound);
-            }
         }
+        self.save_row::<context_item::Entity>(
+            row,
+            create,
+            context_item::Column::TenantId,
+            context_item::Column::Id,
+            id,
+        )
+        .await?;
         self.wrote();
         Ok(())
     }
 
     pub async fn delete_context_item(&mut self, id: Uuid) -> Result<bool, StoreError> {
-        let n = context_item::Entity::delete_many()
-            .filter(context_item::Column::TenantId.eq(self.tenant_uuid()))
-            .filter(context_item::Column::Id.eq(id))
-            .exec(&self.tx)
+        let deleted = self
+            .delete_row::<context_item::Entity>(
+                context_item::Column::TenantId,
+                context_item::Column::Id,
+                id,
+            )
             .await?;
         self.wrote();
-        Ok(n.rows_affected > 0)
+        Ok(deleted)
     }
 
     // ---- assets ----
@@ -800,32 +844,21 @@ impl TenantTx {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        if create {
-            asset::Entity::insert(row).exec(&self.tx).await?;
-        } else {
+        if !create {
             row.created_at = sea_orm::ActiveValue::NotSet;
-            let n = asset::Entity::update_many()
-                .set(row)
-                .filter(asset::Column::TenantId.eq(self.tenant_uuid()))
-                .filter(asset::Column::Id.eq(id))
-                .exec(&self.tx)
-                .await?;
-            if n.rows_affected == 0 {
-                return Err(StoreError::NotFound);
-            }
         }
+        self.save_row::<asset::Entity>(row, create, asset::Column::TenantId, asset::Column::Id, id)
+            .await?;
         self.wrote();
         Ok(())
     }
 
     pub async fn delete_asset(&mut self, id: Uuid) -> Result<bool, StoreError> {
-        let n = asset::Entity::delete_many()
-            .filter(asset::Column::TenantId.eq(self.tenant_uuid()))
-            .filter(asset::Column::Id.eq(id))
-            .exec(&self.tx)
+        let deleted = self
+            .delete_row::<asset::Entity>(asset::Column::TenantId, asset::Column::Id, id)
             .await?;
         self.wrote();
-        Ok(n.rows_affected > 0)
+        Ok(deleted)
     }
 
     // ---- risks ----
@@ -1000,23 +1033,14 @@ impl TenantTx {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        if create {
-            risk::Entity::insert(row).exec(&self.tx).await?;
-        } else {
+        if !create {
             // A change to the risk withdraws an earlier acceptance: the owner accepts what
             // the register now says, not what it said.
             row.created_at = sea_orm::ActiveValue::NotSet;
             row.isms_id = sea_orm::ActiveValue::NotSet;
-            let n = risk::Entity::update_many()
-                .set(row)
-                .filter(risk::Column::TenantId.eq(tenant))
-                .filter(risk::Column::Id.eq(id))
-                .exec(&self.tx)
-                .await?;
-            if n.rows_affected == 0 {
-                return Err(StoreError::NotFound);
-            }
         }
+        self.save_row::<risk::Entity>(row, create, risk::Column::TenantId, risk::Column::Id, id)
+            .await?;
         if let Some(assets) = assets {
             risk_asset::Entity::delete_many()
                 .filter(risk_asset::Column::TenantId.eq(tenant))
