@@ -266,6 +266,15 @@ impl Isms {
             cached: None,
         }
     }
+
+    /// The catalog view: the one the cached read already checked, else a fresh read.
+    async fn catalog_view(&self, ctx: &Context<'_>) -> Result<Arc<CatalogView>> {
+        if let Some((_, v)) = &self.cached {
+            return Ok(v.clone());
+        }
+        let az = authorize(ctx, Operation::ReadIsms)?;
+        view(ctx, &az).await
+    }
 }
 
 /// ISMS reads cached per tenant for one audit sequence, like the catalog's tenant side: every
@@ -810,8 +819,7 @@ impl Isms {
 
     /// One approved version by number.
     async fn soa_version(&self, ctx: &Context<'_>, number: i32) -> Result<Option<SoaVersion>> {
-        let az = authorize(ctx, Operation::ReadIsms)?;
-        let v = view(ctx, &az).await?;
+        let v = self.catalog_view(ctx).await?;
         let tx = store(ctx).tenant_tx(self.scope).await?;
         let id = tx
             .soa_versions(self.r.id)
@@ -837,8 +845,7 @@ impl Isms {
         from: i32,
         to: i32,
     ) -> Result<Vec<SoaChange>> {
-        let az = authorize(ctx, Operation::ReadIsms)?;
-        let v = view(ctx, &az).await?;
+        let v = self.catalog_view(ctx).await?;
         let tx = store(ctx).tenant_tx(self.scope).await?;
         let all = tx.soa_versions(self.r.id).await?;
         let find = |n: i32| {
@@ -1000,8 +1007,7 @@ impl Isms {
     /// tenant confirmed it, or it is published and not rejected), and the tenant's
     /// determination for addressable ones (164.306(d)).
     async fn hipaa_coverage(&self, ctx: &Context<'_>) -> Result<HipaaCoverage> {
-        let az = authorize(ctx, Operation::ReadIsms)?;
-        let v = view(ctx, &az).await?;
+        let v = self.catalog_view(ctx).await?;
         let tx = store(ctx).tenant_tx(self.scope).await?;
         let entries = tx.soa_entries(self.r.id).await?;
         let determinations = tx.hipaa_determinations(self.r.id).await?;
