@@ -39,10 +39,21 @@ pub enum Operation {
     ApproveIsms,
     /// Download evidence files (viewers see evidence metadata, never the files).
     DownloadEvidence,
+    /// Record the tenant's own certificates and the certification body's audits and decisions
+    /// (what a certificate's status is computed from).
+    ManageCertificates,
+    /// Read the vendor register: vendors, subcontractors, attestations, BAAs, compliance.
+    ReadVendors,
+    /// Create and edit vendors, attestations and BAAs. Contributors may change only the vendors
+    /// they own, and what belongs to them.
+    ManageVendors,
+    /// Set the attestation requirements per tier and the validity policy (a compliance
+    /// judgement).
+    ConfigureVendors,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 13] = [
+    pub const ALL: [Operation; 17] = [
         Self::ReadTenant,
         Self::ReadMembers,
         Self::ManageMembers,
@@ -56,6 +67,10 @@ impl Operation {
         Self::ManageIsms,
         Self::ApproveIsms,
         Self::DownloadEvidence,
+        Self::ManageCertificates,
+        Self::ReadVendors,
+        Self::ManageVendors,
+        Self::ConfigureVendors,
     ];
 
     /// Whether the operation changes anything (auditors and viewers never may).
@@ -68,6 +83,9 @@ impl Operation {
                 | Self::ConfigureIsms
                 | Self::ManageIsms
                 | Self::ApproveIsms
+                | Self::ManageCertificates
+                | Self::ManageVendors
+                | Self::ConfigureVendors
         )
     }
 
@@ -86,6 +104,10 @@ impl Operation {
             Self::ManageIsms => "manage_isms",
             Self::ApproveIsms => "approve_isms",
             Self::DownloadEvidence => "download_evidence",
+            Self::ManageCertificates => "manage_certificates",
+            Self::ReadVendors => "read_vendors",
+            Self::ManageVendors => "manage_vendors",
+            Self::ConfigureVendors => "configure_vendors",
         }
     }
 }
@@ -95,11 +117,13 @@ pub fn permits(role: Role, op: Operation) -> bool {
     use Operation::*;
     use Role::*;
     match op {
-        ReadTenant | ReadMembers | ReadCatalog | ReadIsms => true,
+        ReadTenant | ReadMembers | ReadCatalog | ReadIsms | ReadVendors => true,
         // Which links count as coverage is a compliance judgement; so are an ISMS's scope and
         // criteria, and approvals.
-        ManageCatalog | ConfigureIsms | ApproveIsms => matches!(role, Owner | ComplianceManager),
-        ManageIsms => matches!(role, Owner | ComplianceManager | Contributor),
+        ManageCatalog | ConfigureIsms | ApproveIsms | ManageCertificates | ConfigureVendors => {
+            matches!(role, Owner | ComplianceManager)
+        }
+        ManageIsms | ManageVendors => matches!(role, Owner | ComplianceManager | Contributor),
         DownloadEvidence => matches!(role, Owner | ComplianceManager | Contributor | Auditor),
         ManageMembers | ManageApiKeys => role == Owner,
         ReadApiKeys | ReadAuditEvents => matches!(role, Owner | Auditor),
@@ -145,6 +169,10 @@ mod tests {
                     ManageIsms,
                     ApproveIsms,
                     DownloadEvidence,
+                    ManageCertificates,
+                    ReadVendors,
+                    ManageVendors,
+                    ConfigureVendors,
                 ],
             ),
             (
@@ -159,6 +187,10 @@ mod tests {
                     ManageIsms,
                     ApproveIsms,
                     DownloadEvidence,
+                    ManageCertificates,
+                    ReadVendors,
+                    ManageVendors,
+                    ConfigureVendors,
                 ],
             ),
             (
@@ -170,6 +202,8 @@ mod tests {
                     ReadIsms,
                     ManageIsms,
                     DownloadEvidence,
+                    ReadVendors,
+                    ManageVendors,
                 ],
             ),
             (
@@ -182,9 +216,13 @@ mod tests {
                     ReadCatalog,
                     ReadIsms,
                     DownloadEvidence,
+                    ReadVendors,
                 ],
             ),
-            (Viewer, &[ReadTenant, ReadMembers, ReadCatalog, ReadIsms]),
+            (
+                Viewer,
+                &[ReadTenant, ReadMembers, ReadCatalog, ReadIsms, ReadVendors],
+            ),
         ];
         for (role, allowed) in expected {
             for op in Operation::ALL {

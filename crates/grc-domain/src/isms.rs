@@ -163,6 +163,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum!(
     /// Risk treatment options (6.1.3 a).
     Treatment {

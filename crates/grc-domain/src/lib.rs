@@ -5,9 +5,11 @@
 
 pub mod audit;
 pub mod authz;
+pub mod certification;
 pub mod error;
 pub mod ids;
 pub mod isms;
 pub mod tenancy;
+pub mod vendors;
 
 pub use error::{DomainError, FieldError};

@@ -34,6 +34,12 @@ pub enum Kind {
     AuditFinding,
     Nonconformity,
     ManagementReview,
+    Certificate,
+    CertificationAudit,
+    CertificationDecision,
+    Vendor,
+    Attestation,
+    Baa,
 }
 
 impl Kind {
@@ -65,6 +71,12 @@ impl Kind {
             Self::AuditFinding => "AuditFinding",
             Self::Nonconformity => "Nonconformity",
             Self::ManagementReview => "ManagementReview",
+            Self::Certificate => "Certificate",
+            Self::CertificationAudit => "CertificationAudit",
+            Self::CertificationDecision => "CertificationDecision",
+            Self::Vendor => "Vendor",
+            Self::Attestation => "Attestation",
+            Self::Baa => "Baa",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -95,6 +107,12 @@ impl Kind {
             Self::AuditFinding,
             Self::Nonconformity,
             Self::ManagementReview,
+            Self::Certificate,
+            Self::CertificationAudit,
+            Self::CertificationDecision,
+            Self::Vendor,
+            Self::Attestation,
+            Self::Baa,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
