@@ -35,6 +35,10 @@ pub use repo::isms::{
 pub use repo::members::MemberRecord;
 pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
 pub use repo::records::{AssignmentFilter, DocumentFilter, VersionApproval};
+pub use repo::vendors::{
+    AttestationFilter, AttestationSlim, BaaFilter, BaaSlim, ComplianceInputs, VendorFilter,
+    VendorSlim,
+};
 pub use scope::{PlatformTx, TenantScope, TenantTx, UserTx};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};

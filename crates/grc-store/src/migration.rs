@@ -11,6 +11,7 @@ mod m0003_isms;
 mod m0004_evidence;
 mod m0005_records;
 mod m0006_audits;
+mod m0007_vendors;
 mod shared;
 
 /// The tenant-owned tables of the first two migrations (see [`tenant_owned_tables`]).
@@ -35,6 +36,7 @@ pub fn tenant_owned_tables() -> Vec<&'static str> {
         m0004_evidence::TABLES,
         m0005_records::TABLES,
         m0006_audits::TABLES,
+        m0007_vendors::TABLES,
     ]
     .concat()
 }
@@ -49,6 +51,7 @@ pub fn append_only_tables() -> Vec<&'static str> {
         m0004_evidence::APPEND_ONLY,
         m0005_records::APPEND_ONLY,
         m0006_audits::APPEND_ONLY,
+        m0007_vendors::APPEND_ONLY,
     ]
     .concat()
 }
@@ -77,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_evidence::Evidence),
             Box::new(m0005_records::Records),
             Box::new(m0006_audits::Audits),
+            Box::new(m0007_vendors::Vendors),
         ]
     }
 }

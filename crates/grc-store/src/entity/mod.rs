@@ -11,3 +11,4 @@ pub mod membership;
 pub mod records;
 pub mod tenant;
 pub mod user;
+pub mod vendors;

@@ -7,6 +7,7 @@ pub(crate) mod isms;
 pub(crate) mod members;
 pub(crate) mod platform;
 pub(crate) mod records;
+pub(crate) mod vendors;
 
 use crate::StoreError;
 use grc_domain::tenancy::Role;
