@@ -450,16 +450,8 @@ impl Certificate {
                              certification after a lapse is a new certificate",
                         ));
                     }
+                    // (Stage audits ending after the decision were refused above.)
                     if let Some(s2) = cert.stage2_end {
-                        if d.on < s2 {
-                            return Err(bad(
-                                &field,
-                                format!(
-                                    "the certification decision cannot precede the end of \
-                                     stage 2 ({s2})"
-                                ),
-                            ));
-                        }
                         let limit = months_or_max(s2, MAJOR_CLOSURE_MONTHS);
                         if cert.stage2_majors && d.on > limit {
                             return Err(bad(
@@ -764,22 +756,24 @@ impl Certificate {
                 ));
             }
         }
-        for year in surveillance_years(cycle) {
+        let until = self.effective_expiry(cycle, on);
+        for year in surveillance_years(cycle).take_while(|&y| y <= until.year()) {
             let exempt = self.recertification_audits.iter().any(|a| a.year() == year);
             let done = self
                 .surveillance
                 .iter()
                 .any(|a| a.year() == year && *a >= cycle.start);
             if !exempt && !done {
+                // Never later than the certificate can be valid (a 2013 certificate's
+                // transition end).
                 out.push(due(
                     CertDueKind::AnnualSurveillance,
                     Some(ymd(year, 1, 1)),
-                    ymd(year, 12, 31),
+                    ymd(year, 12, 31).min(until),
                     Some(year),
                 ));
             }
         }
-        let until = self.effective_expiry(cycle, on);
         let transition_cut = until < cycle.expires;
         if transition_cut {
             out.push(due(CertDueKind::Transition, None, until, None));
