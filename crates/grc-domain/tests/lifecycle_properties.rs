@@ -6,7 +6,8 @@
 use chrono::{Days, NaiveDate};
 use grc_domain::certification::{
     AttestationPolicy, CertAudit, CertAuditKind, CertDecision, CertDecisionKind, Certificate,
-    CertificateStatus, Edition, Hitrust, HitrustKind, Soc2Report, Standard, plus_months,
+    CertificateStatus, Edition, Hitrust, HitrustKind, Soc2Report, Standard,
+    certificate_attestation_state, observed_iso_state, plus_months,
 };
 use proptest::prelude::*;
 
@@ -291,5 +292,29 @@ proptest! {
         let anniversary = plus_months(certified_on, 12).unwrap();
         prop_assert!(h.valid_until() >= anniversary);
         prop_assert_eq!(h.valid_until() > anniversary, h.interim_in_window());
+    }
+
+    /// The fast observed-certificate state agrees with the full lifecycle on every date.
+    #[test]
+    fn observed_state_matches_the_lifecycle(
+        issued in 1500u32..2500, len in 1u32..1100,
+        susp in proptest::option::of(0u32..1200), wd in proptest::option::of(0u32..1200),
+        e2013 in any::<bool>(), probe in 1400u32..4000,
+    ) {
+        let issued_on = day(issued);
+        let expires = issued_on
+            .checked_add_days(Days::new(u64::from(len)))
+            .unwrap()
+            .min(plus_months(issued_on, 36).unwrap());
+        let at = |o: u32| issued_on.checked_add_days(Days::new(u64::from(o))).unwrap();
+        let edition = if e2013 { Edition::E2013 } else { Edition::E2022 };
+        let (s, w) = (susp.map(at), wd.map(at));
+        if let Ok(c) = Certificate::observed(Standard::Iso27001, edition, issued_on, expires, s, w) {
+            let on = day(probe);
+            prop_assert_eq!(
+                observed_iso_state(Standard::Iso27001, edition, issued_on, expires, s, w, on),
+                certificate_attestation_state(&c, on)
+            );
+        }
     }
 }

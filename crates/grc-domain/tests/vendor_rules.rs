@@ -325,3 +325,86 @@ fn tier_requirements_are_checked() {
             .unwrap();
     assert_eq!(back, TierRequirements::default());
 }
+
+mod facts {
+    use super::d;
+    use grc_domain::certification::{
+        AttestationFacts, AttestationKind as AK, AttestationPolicy, AttestationStatus, Edition,
+    };
+
+    fn base(kind: AK, issued: &str) -> AttestationFacts {
+        AttestationFacts {
+            kind,
+            issued_on: d(issued),
+            expires_on: None,
+            edition: None,
+            period_start: None,
+            period_end: None,
+            opinion: None,
+            bridge_through: None,
+            interim_submitted_on: None,
+            hitrust_bridge_on: None,
+            suspended_on: None,
+            withdrawn_on: None,
+        }
+    }
+
+    #[test]
+    fn an_iso_attestation_is_a_possible_certificate() {
+        // 17021-1 9.1.3.2: issued 2024-05-01 → expiry at most 2027-05-01.
+        let mut f = base(AK::Iso27001, "2024-05-01");
+        assert!(f.validate().unwrap_err().to_string().contains("expiry"));
+        f.expires_on = Some(d("2027-05-02"));
+        assert!(f.validate().unwrap_err().to_string().contains("2027-05-01"));
+        f.expires_on = Some(d("2027-05-01"));
+        f.validate().unwrap();
+        let p = AttestationPolicy::default();
+        assert_eq!(
+            f.state_on(&p, d("2027-05-01")).status,
+            AttestationStatus::Valid
+        );
+        // A 2013 certificate observed after the transition end (IAF MD 26).
+        f.edition = Some(Edition::E2013);
+        f.issued_on = d("2023-01-10");
+        f.expires_on = Some(d("2026-01-09"));
+        assert_eq!(
+            f.state_on(&p, d("2025-11-01")).status,
+            AttestationStatus::Expired
+        );
+    }
+
+    #[test]
+    fn fields_of_another_kind_are_refused() {
+        let mut f = base(AK::PenTest, "2024-05-01");
+        f.interim_submitted_on = Some(d("2025-03-01"));
+        assert!(
+            f.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("does not apply")
+        );
+        let mut s = base(AK::Soc2Type1, "2024-08-01");
+        s.period_end = Some(d("2024-06-30"));
+        s.validate().unwrap();
+        s.period_start = Some(d("2024-01-01"));
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn a_soc2_report_is_dated_after_its_period() {
+        let mut f = base(AK::Soc2Type2, "2024-12-30");
+        f.period_start = Some(d("2024-01-01"));
+        f.period_end = Some(d("2024-12-31"));
+        assert!(
+            f.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("on or after")
+        );
+        f.issued_on = d("2025-02-15");
+        f.validate().unwrap();
+        // Without a period start a Type II is refused.
+        f.period_start = None;
+        assert!(f.validate().is_err());
+    }
+}
