@@ -100,7 +100,15 @@ pub async fn seed(
         if let Some(t) = tenant {
             seed_catalog(store, TenantScope::new(t.id), &actor).await?;
             seed_isms(store, TenantScope::new(t.id), &actor).await?;
+            seed_vendors(store, TenantScope::new(t.id), &actor).await?;
         }
+    }
+    // CloudChart, a business associate, holds an ISO/IEC 27001 certificate of its own.
+    let ptx = store.platform_tx().await?;
+    let cloudchart = ptx.tenant_by_slug("cloudchart").await?;
+    ptx.commit().await?;
+    if let Some(t) = cloudchart {
+        seed_certificate(store, TenantScope::new(t.id), &actor).await?;
     }
     let email = Email::parse(OPERATOR_EMAIL).map_err(invalid)?;
     let ptx = store.platform_tx().await?;
@@ -283,6 +291,321 @@ async fn seed_isms(store: &Store, scope: TenantScope, actor: &Actor) -> Result<(
         subject_type: "Isms".into(),
         subject_id: isms.to_string(),
         change: serde_json::json!({ "demo": true, "assets": 3, "risks": 3 }),
+    })
+    .await?;
+    tx.commit().await.map(|_| ())
+}
+
+fn months_ago(today: chrono::NaiveDate, months: u32) -> chrono::NaiveDate {
+    today
+        .checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(today)
+}
+
+fn months_on(d: chrono::NaiveDate, months: u32) -> chrono::NaiveDate {
+    d.checked_add_months(chrono::Months::new(months))
+        .unwrap_or(d)
+}
+
+/// CloudChart's ISO/IEC 27001:2022 certificate: stage 1 and 2, the decision 20 months ago, a
+/// surveillance 11 months after it (the next one is due this calendar year or next), unless it
+/// already has one.
+async fn seed_certificate(
+    store: &Store,
+    scope: TenantScope,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    use grc_store::entity::vendors::{certificate, certificate_audit, certificate_decision};
+    let mut tx = store.tenant_tx(scope).await?;
+    if !tx.certificates_all().await?.is_empty() {
+        return tx.commit().await.map(|_| ());
+    }
+    let today = chrono::Utc::now().date_naive();
+    let decided = months_ago(today, 20);
+    let now = chrono::Utc::now();
+    let cert = tx
+        .insert_certificate(certificate::Model {
+            tenant_id: uuid::Uuid::nil(),
+            id: uuid::Uuid::now_v7(),
+            isms_id: None,
+            soa_version: None,
+            standard: "iso27001".into(),
+            edition: "2022".into(),
+            certificate_number: "CC-ISMS-0417".into(),
+            certification_body: "Example Certification Services Ltd (demo)".into(),
+            accreditation_body: Some("ANAB".into()),
+            scope: "Hosting and operation of the CloudChart EHR platform, incl. backups and \
+                    support (demo)."
+                .into(),
+            sites: serde_json::json!(["Denver operations centre", "Remote support"]).to_string(),
+            document_id: None,
+            notes: String::new(),
+            owner_id: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    let days = |d: chrono::NaiveDate, n: u64| d.checked_sub_days(chrono::Days::new(n)).unwrap_or(d);
+    for (kind, start, end, minors) in [
+        ("stage1", days(decided, 60), days(decided, 59), 0),
+        ("stage2", days(decided, 21), days(decided, 18), 2),
+        (
+            "surveillance",
+            months_on(decided, 11),
+            months_on(decided, 11),
+            1,
+        ),
+    ] {
+        tx.insert_certificate_audit(certificate_audit::Model {
+            tenant_id: uuid::Uuid::nil(),
+            id: uuid::Uuid::now_v7(),
+            certificate_id: cert.id,
+            kind: kind.into(),
+            start_date: start,
+            end_date: end,
+            auditors: serde_json::json!(["A. Auditor (lead)", "B. Auditor"]).to_string(),
+            major_findings: 0,
+            minor_findings: minors,
+            observations: 1,
+            summary: String::new(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    }
+    tx.insert_certificate_decision(certificate_decision::Model {
+        tenant_id: uuid::Uuid::nil(),
+        id: uuid::Uuid::now_v7(),
+        certificate_id: cert.id,
+        kind: "certification".into(),
+        decided_on: decided,
+        expires_on: Some(days(months_on(decided, 36), 1)),
+        scope: None,
+        reason: "Initial certification (demo).".into(),
+        created_by: actor.to_stored(),
+        created_at: now,
+    })
+    .await?;
+    tx.commit().await.map(|_| ())
+}
+
+/// The hospital's vendor register: its EHR host (and the host's data centre, a subcontractor),
+/// its billing company, a shredding service, with attestations and BAAs dated so that each
+/// compliance outcome shows, unless it already has vendors.
+async fn seed_vendors(store: &Store, scope: TenantScope, actor: &Actor) -> Result<(), StoreError> {
+    use grc_store::entity::vendors::{attestation, baa, vendor};
+    let mut tx = store.tenant_tx(scope).await?;
+    if !tx.vendors_all().await?.is_empty() {
+        return tx.commit().await.map(|_| ());
+    }
+    let today = chrono::Utc::now().date_naive();
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    for (name, services, ephi, tier, records) in [
+        (
+            "CloudChart EHR Hosting",
+            vec!["EHR hosting", "Backups"],
+            "full",
+            1,
+            Some(250_000),
+        ),
+        (
+            "MedBill Revenue Services",
+            vec!["Claims and billing"],
+            "full",
+            1,
+            Some(120_000),
+        ),
+        (
+            "NorthDC Colocation",
+            vec!["Data centre space"],
+            "none",
+            2,
+            None,
+        ),
+        (
+            "SecureShred",
+            vec!["Paper record destruction"],
+            "limited",
+            3,
+            Some(5_000),
+        ),
+    ] {
+        let v = tx
+            .insert_vendor(vendor::Model {
+                tenant_id: uuid::Uuid::nil(),
+                id: uuid::Uuid::now_v7(),
+                name: name.into(),
+                legal_name: None,
+                website: None,
+                description: String::new(),
+                services: serde_json::json!(services).to_string(),
+                ephi_access: ephi.into(),
+                phi_records: records,
+                tier,
+                status: "active".into(),
+                contacts: serde_json::json!([{ "name": "Security team", "email":
+                    format!("security@{}.example", name.split(' ').next().unwrap_or("vendor")
+                        .to_lowercase()), "role": "security" }])
+                .to_string(),
+                owner_id: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+        ids.push(v.id);
+    }
+    let (cloudchart, medbill, northdc, shred) = (ids[0], ids[1], ids[2], ids[3]);
+    tx.add_subcontractor(cloudchart, northdc, "Hosts the EHR platform's servers")
+        .await?;
+    let att = |vendor_id, kind: &str, title: &str, issued_on| attestation::Model {
+        tenant_id: uuid::Uuid::nil(),
+        id: uuid::Uuid::now_v7(),
+        vendor_id,
+        kind: kind.into(),
+        title: title.into(),
+        issuer: "Example Assurance LLP (demo)".into(),
+        accreditation_body: None,
+        certificate_number: None,
+        edition: None,
+        issued_on,
+        expires_on: None,
+        period_start: None,
+        period_end: None,
+        opinion: None,
+        bridge_issued_on: None,
+        bridge_through: None,
+        interim_submitted_on: None,
+        hitrust_bridge_on: None,
+        suspended_on: None,
+        withdrawn_on: None,
+        document_id: None,
+        notes: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let cc_decided = months_ago(today, 20);
+    let one_day = chrono::Days::new(1);
+    let mut rows = vec![
+        attestation::Model {
+            accreditation_body: Some("ANAB".into()),
+            certificate_number: Some("CC-ISMS-0417".into()),
+            edition: Some("2022".into()),
+            expires_on: months_on(cc_decided, 36).checked_sub_days(one_day),
+            ..att(
+                cloudchart,
+                "iso27001",
+                "ISO/IEC 27001:2022 certificate",
+                cc_decided,
+            )
+        },
+        attestation::Model {
+            period_start: Some(months_ago(today, 14)),
+            period_end: Some(months_ago(today, 2)),
+            opinion: Some("unmodified".into()),
+            ..att(
+                cloudchart,
+                "soc2-type2",
+                "SOC 2 Type II report",
+                months_ago(today, 1),
+            )
+        },
+        att(
+            cloudchart,
+            "pen-test",
+            "External penetration test",
+            months_ago(today, 10),
+        ),
+        // MedBill's certificate expires within the 30-day window; its pen test has lapsed.
+        attestation::Model {
+            accreditation_body: Some("UKAS".into()),
+            edition: Some("2022".into()),
+            expires_on: today.checked_add_days(chrono::Days::new(20)),
+            ..att(
+                medbill,
+                "iso27001",
+                "ISO/IEC 27001:2022 certificate",
+                months_ago(today, 36)
+                    .checked_add_days(chrono::Days::new(21))
+                    .unwrap_or(today),
+            )
+        },
+        att(
+            medbill,
+            "pen-test",
+            "Penetration test",
+            months_ago(today, 13),
+        ),
+        attestation::Model {
+            period_start: Some(months_ago(today, 15)),
+            period_end: Some(months_ago(today, 3)),
+            opinion: Some("qualified".into()),
+            bridge_issued_on: Some(months_ago(today, 1)),
+            bridge_through: Some(months_ago(today, 1)),
+            ..att(
+                northdc,
+                "soc2-type2",
+                "SOC 2 Type II report",
+                months_ago(today, 2),
+            )
+        },
+        att(
+            shred,
+            "questionnaire",
+            "Security questionnaire",
+            months_ago(today, 3),
+        ),
+    ];
+    for row in rows.drain(..) {
+        tx.insert_attestation(row).await?;
+    }
+    let all_terms: std::collections::BTreeMap<&str, bool> = grc_domain::vendors::BAA_TERMS
+        .iter()
+        .map(|t| (t.key, true))
+        .collect();
+    let mut medbill_terms = all_terms.clone();
+    medbill_terms.insert("security-incidents", false);
+    for (vendor_id, effective_on, ends_on, terms, days) in [
+        (cloudchart, months_ago(today, 24), None, &all_terms, 30),
+        (medbill, months_ago(today, 30), None, &medbill_terms, 45),
+        (
+            shred,
+            months_ago(today, 12),
+            today.checked_add_days(chrono::Days::new(20)),
+            &all_terms,
+            10,
+        ),
+    ] {
+        tx.insert_baa(baa::Model {
+            tenant_id: uuid::Uuid::nil(),
+            id: uuid::Uuid::now_v7(),
+            vendor_id,
+            title: "Business associate agreement".into(),
+            parties: serde_json::json!([
+                { "name": "St. Mary's Regional Hospital", "role": "covered entity" },
+                { "name": "Vendor", "role": "business associate" }
+            ])
+            .to_string(),
+            effective_on,
+            ends_on,
+            review_on: Some(months_on(effective_on, 12)),
+            terminated_on: None,
+            breach_notice_days: days,
+            subcontractor_flow_down: true,
+            terms: serde_json::to_string(terms).unwrap_or_else(|_| "{}".into()),
+            document_id: None,
+            notes: String::new(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    }
+    tx.append_audit(grc_store::AuditEntry {
+        actor: actor.clone(),
+        action: "vendors.seed".into(),
+        subject_type: "Vendor".into(),
+        subject_id: cloudchart.to_string(),
+        change: serde_json::json!({ "demo": true, "vendors": 4 }),
     })
     .await?;
     tx.commit().await.map(|_| ())

@@ -211,6 +211,8 @@ impl TenantTx {
         attestation
     );
     row_ops!(baa, insert_baa, update_baa, baa);
+    delete_op!(certificate, delete_certificate);
+    delete_op!(vendor, delete_vendor);
     delete_op!(certificate_audit, delete_certificate_audit);
     delete_op!(certificate_decision, delete_certificate_decision);
     delete_op!(attestation, delete_attestation);
