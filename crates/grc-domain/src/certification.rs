@@ -1332,7 +1332,8 @@ impl AttestationFacts {
         }
     }
 
-    fn hitrust(&self) -> Option<Hitrust> {
+    /// The HITRUST certification this record describes (HITRUST kinds only).
+    pub fn hitrust(&self) -> Option<Hitrust> {
         let kind = match self.kind {
             AttestationKind::HitrustR2 => HitrustKind::R2,
             AttestationKind::HitrustI1 => HitrustKind::I1,
@@ -1348,7 +1349,8 @@ impl AttestationFacts {
         })
     }
 
-    fn soc2(&self) -> Option<Soc2Report> {
+    /// The SOC 2 report this record describes (SOC 2 kinds with a period end only).
+    pub fn soc2_report(&self) -> Option<Soc2Report> {
         let start = match self.kind {
             AttestationKind::Soc2Type1 => None,
             AttestationKind::Soc2Type2 => self.period_start,
@@ -1381,11 +1383,19 @@ impl AttestationFacts {
         foreign("edition", self.edition.is_some(), iso)?;
         foreign("suspendedOn", self.suspended_on.is_some(), iso)?;
         foreign("withdrawnOn", self.withdrawn_on.is_some(), iso || hitrust)?;
-        foreign("periodStart", self.period_start.is_some(), k == K::Soc2Type2)?;
+        foreign(
+            "periodStart",
+            self.period_start.is_some(),
+            k == K::Soc2Type2,
+        )?;
         foreign("periodEnd", self.period_end.is_some(), soc2)?;
         foreign("opinion", self.opinion.is_some(), soc2)?;
         foreign("bridgeThrough", self.bridge_through.is_some(), soc2)?;
-        foreign("interimSubmittedOn", self.interim_submitted_on.is_some(), r2)?;
+        foreign(
+            "interimSubmittedOn",
+            self.interim_submitted_on.is_some(),
+            r2,
+        )?;
         foreign("hitrustBridgeOn", self.hitrust_bridge_on.is_some(), r2)?;
         if let Some(standard) = self.iso_standard() {
             let Some(expires) = self.expires_on else {
@@ -1396,7 +1406,10 @@ impl AttestationFacts {
                 && let Some(w) = self.withdrawn_on
                 && w < s
             {
-                return Err(bad("suspendedOn", "a withdrawn certificate is not suspended"));
+                return Err(bad(
+                    "suspendedOn",
+                    "a withdrawn certificate is not suspended",
+                ));
             }
             for (field, date) in [
                 ("suspendedOn", self.suspended_on),
@@ -1428,7 +1441,7 @@ impl AttestationFacts {
             })?;
         }
         if soc2 {
-            let Some(r) = self.soc2() else {
+            let Some(r) = self.soc2_report() else {
                 return Err(bad(
                     "periodEnd",
                     "a SOC 2 report has a period end (Type II) or an as-of date (Type I)",
@@ -1472,7 +1485,7 @@ impl AttestationFacts {
                     on,
                 )
             }
-            K::Soc2Type1 | K::Soc2Type2 => match self.soc2() {
+            K::Soc2Type1 | K::Soc2Type2 => match self.soc2_report() {
                 Some(r) => r.state_on(self.issued_on, policy, on),
                 None => unacceptable(),
             },
@@ -1481,9 +1494,7 @@ impl AttestationFacts {
                 None => unacceptable(),
             },
             K::PenTest => dated_report_state(self.issued_on, policy.pen_test_months, on),
-            K::Questionnaire => {
-                dated_report_state(self.issued_on, policy.questionnaire_months, on)
-            }
+            K::Questionnaire => dated_report_state(self.issued_on, policy.questionnaire_months, on),
         }
     }
 }

@@ -26,8 +26,8 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Resu
 use chrono::{DateTime, NaiveDate, Utc};
 use grc_domain::authz::Operation;
 use grc_domain::certification::{
-    self as cdom, AttestationPolicy, AttestationState, Certificate, Edition, Hitrust, HitrustKind,
-    Soc2Report, Standard,
+    self as cdom, AttestationFacts, AttestationPolicy, AttestationState, Certificate, Edition,
+    Hitrust, HitrustKind, Soc2Report, Standard,
 };
 use grc_domain::vendors as vdom;
 use grc_store::entity::vendors::{attestation, baa, vendor};
@@ -117,57 +117,82 @@ pub(crate) async fn load_docs(tx: &TenantTx, ids: &[Uuid]) -> Result<Docs, Store
 // ---------------------------------------------------------------------------------------------
 // Validity
 
-/// What validity needs of an attestation, from a full row or a slim one.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Dates<'a> {
-    kind: &'a str,
-    edition: Option<&'a str>,
-    issued_on: NaiveDate,
-    expires_on: Option<NaiveDate>,
-    period_start: Option<NaiveDate>,
-    period_end: Option<NaiveDate>,
-    opinion: Option<&'a str>,
-    bridge_through: Option<NaiveDate>,
-    interim: Option<NaiveDate>,
-    hitrust_bridge: Option<NaiveDate>,
-    suspended: Option<NaiveDate>,
-    withdrawn: Option<NaiveDate>,
+/// An attestation row as the domain evaluates it (`None` for an unknown stored kind or value).
+pub(crate) fn dates_of(a: &attestation::Model) -> Option<AttestationFacts> {
+    facts(
+        &a.kind,
+        a.edition.as_deref(),
+        a.opinion.as_deref(),
+        [
+            Some(a.issued_on),
+            a.expires_on,
+            a.period_start,
+            a.period_end,
+            a.bridge_through,
+            a.interim_submitted_on,
+            a.hitrust_bridge_on,
+            a.suspended_on,
+            a.withdrawn_on,
+        ],
+    )
 }
 
-pub(crate) fn dates_of(a: &attestation::Model) -> Dates<'_> {
-    Dates {
-        kind: &a.kind,
-        edition: a.edition.as_deref(),
-        issued_on: a.issued_on,
-        expires_on: a.expires_on,
-        period_start: a.period_start,
-        period_end: a.period_end,
-        opinion: a.opinion.as_deref(),
-        bridge_through: a.bridge_through,
-        interim: a.interim_submitted_on,
-        hitrust_bridge: a.hitrust_bridge_on,
-        suspended: a.suspended_on,
-        withdrawn: a.withdrawn_on,
-    }
+/// The same for the slim row the compliance computation loads.
+pub(crate) fn dates_of_slim(a: &AttestationSlim) -> Option<AttestationFacts> {
+    facts(
+        &a.kind,
+        a.edition.as_deref(),
+        a.opinion.as_deref(),
+        [
+            Some(a.issued_on),
+            a.expires_on,
+            a.period_start,
+            a.period_end,
+            a.bridge_through,
+            a.interim_submitted_on,
+            a.hitrust_bridge_on,
+            a.suspended_on,
+            a.withdrawn_on,
+        ],
+    )
 }
 
-pub(crate) fn dates_of_slim(a: &AttestationSlim) -> Dates<'_> {
-    Dates {
-        kind: &a.kind,
-        // The slim row has no edition: an ISO certificate is judged by its latest edition
-        // (the 2013 transition cut-off needs the edition in the slim row).
-        edition: None,
-        issued_on: a.issued_on,
-        expires_on: a.expires_on,
-        period_start: a.period_start,
-        period_end: a.period_end,
-        opinion: a.opinion.as_deref(),
-        bridge_through: a.bridge_through,
-        interim: a.interim_submitted_on,
-        hitrust_bridge: a.hitrust_bridge_on,
-        suspended: a.suspended_on,
-        withdrawn: a.withdrawn_on,
-    }
+fn facts(
+    kind: &str,
+    edition: Option<&str>,
+    opinion: Option<&str>,
+    [
+        issued_on,
+        expires_on,
+        period_start,
+        period_end,
+        bridge_through,
+        interim_submitted_on,
+        hitrust_bridge_on,
+        suspended_on,
+        withdrawn_on,
+    ]: [Option<NaiveDate>; 9],
+) -> Option<AttestationFacts> {
+    Some(AttestationFacts {
+        kind: cdom::AttestationKind::parse(kind)?,
+        issued_on: issued_on?,
+        expires_on,
+        edition: match edition {
+            Some(e) => Some(Edition::parse(e)?),
+            None => None,
+        },
+        period_start,
+        period_end,
+        opinion: match opinion {
+            Some(o) => Some(cdom::Opinion::parse(o)?),
+            None => None,
+        },
+        bridge_through,
+        interim_submitted_on,
+        hitrust_bridge_on,
+        suspended_on,
+        withdrawn_on,
+    })
 }
 
 fn standard_of(kind: cdom::AttestationKind) -> Option<Standard> {
@@ -175,13 +200,6 @@ fn standard_of(kind: cdom::AttestationKind) -> Option<Standard> {
         cdom::AttestationKind::Iso27001 => Some(Standard::Iso27001),
         cdom::AttestationKind::Iso27701 => Some(Standard::Iso27701),
         _ => None,
-    }
-}
-
-fn latest_edition(s: Standard) -> Edition {
-    match s {
-        Standard::Iso27001 => Edition::E2022,
-        Standard::Iso27701 => Edition::E2025,
     }
 }
 
@@ -199,72 +217,14 @@ const NEVER: AttestationState = AttestationState {
     valid_until: None,
 };
 
-fn soc2_of(kind: cdom::AttestationKind, d: &Dates<'_>) -> Option<Soc2Report> {
-    Some(Soc2Report {
-        period_start: if kind == cdom::AttestationKind::Soc2Type2 {
-            d.period_start
-        } else {
-            None
-        },
-        period_end: d.period_end?,
-        opinion: d.opinion.and_then(cdom::Opinion::parse),
-        bridge_through: d.bridge_through,
-    })
-}
-
-fn hitrust_of(kind: HitrustKind, d: &Dates<'_>) -> Hitrust {
-    Hitrust {
-        kind,
-        certified_on: d.issued_on,
-        interim_submitted: d.interim,
-        bridge_on: d.hitrust_bridge,
-        revoked_on: d.withdrawn,
-    }
-}
-
-/// An attestation's kind and validity on `on` with the tenant's policy: ISO certificates as
-/// observed (`Certificate::observed`), SOC 2 from the report date (`Soc2Report::state_on`),
-/// HITRUST (`Hitrust::state_on`, a withdrawal is a revocation), penetration tests and
-/// questionnaires as dated reports. `None` for an unknown stored kind.
+/// An attestation's kind and validity on `on` with the tenant's policy, by the domain's one
+/// evaluation for every kind (`AttestationFacts::state_on`). `None` for an unreadable row.
 pub(crate) fn attestation_state(
-    d: &Dates<'_>,
+    f: Option<AttestationFacts>,
     policy: &AttestationPolicy,
     on: NaiveDate,
 ) -> Option<(cdom::AttestationKind, AttestationState)> {
-    use cdom::AttestationKind as K;
-    let kind = K::parse(d.kind)?;
-    let state = match kind {
-        K::Iso27001 | K::Iso27701 => {
-            let standard = standard_of(kind)?;
-            let edition = d
-                .edition
-                .and_then(Edition::parse)
-                .unwrap_or_else(|| latest_edition(standard));
-            match d.expires_on.map(|exp| {
-                Certificate::observed(
-                    standard,
-                    edition,
-                    d.issued_on,
-                    exp,
-                    d.suspended,
-                    d.withdrawn,
-                )
-            }) {
-                Some(Ok(c)) => cdom::certificate_attestation_state(&c, on),
-                _ => NEVER,
-            }
-        }
-        K::Soc2Type1 | K::Soc2Type2 => match soc2_of(kind, d) {
-            Some(r) => r.state_on(d.issued_on, policy, on),
-            None => NEVER,
-        },
-        K::HitrustR2 | K::HitrustI1 | K::HitrustE1 => {
-            hitrust_of(hitrust_kind(kind)?, d).state_on(on)
-        }
-        K::PenTest => cdom::dated_report_state(d.issued_on, policy.pen_test_months, on),
-        K::Questionnaire => cdom::dated_report_state(d.issued_on, policy.questionnaire_months, on),
-    };
-    Some((kind, state))
+    f.map(|f| (f.kind, f.state_on(policy, on)))
 }
 
 /// A BAA's stored terms: `{key: present}`.
@@ -420,12 +380,15 @@ impl Attestation {
         let Some(kind) = self.domain_kind() else {
             return Ok(None);
         };
-        let Some(report) = soc2_of(kind, &dates_of(&self.row)).filter(|_| {
-            matches!(
-                kind,
-                cdom::AttestationKind::Soc2Type1 | cdom::AttestationKind::Soc2Type2
-            )
-        }) else {
+        let Some(report) = dates_of(&self.row)
+            .filter(|_| {
+                matches!(
+                    kind,
+                    cdom::AttestationKind::Soc2Type1 | cdom::AttestationKind::Soc2Type2
+                )
+            })
+            .and_then(|f| f.soc2_report())
+        else {
             return Ok(None);
         };
         let policy = self.group.shared.policy(ctx).await?;
@@ -444,8 +407,11 @@ impl Attestation {
     }
     /// HITRUST r2: whether the interim was submitted inside its window (keeping the 2 years).
     async fn interim_in_window(&self) -> Option<bool> {
-        (self.row.kind == AttestationKind::HitrustR2.as_str())
-            .then(|| hitrust_of(HitrustKind::R2, &dates_of(&self.row)).interim_in_window())
+        (self.row.kind == AttestationKind::HitrustR2.as_str()).then(|| {
+            dates_of(&self.row)
+                .and_then(|f| f.hitrust())
+                .is_some_and(|h| h.interim_in_window())
+        })
     }
     /// HITRUST r2: when a bridge assessment was completed (adds 90 days).
     async fn hitrust_bridge_on(&self) -> Option<NaiveDate> {
@@ -476,7 +442,7 @@ impl Attestation {
     ) -> Result<AttestationValidity> {
         let policy = self.group.shared.policy(ctx).await?;
         let state = attestation_state(
-            &dates_of(&self.row),
+            dates_of(&self.row),
             &policy.attestation,
             on.unwrap_or_else(today),
         )
@@ -764,7 +730,7 @@ impl AttestationsQuery {
                 .into_iter()
                 .filter(|a| filter.kind.as_ref().is_none_or(|k| &a.kind == k))
                 .filter(|a| {
-                    let s = attestation_state(&dates_of(a), &policy.attestation, on)
+                    let s = attestation_state(dates_of(a), &policy.attestation, on)
                         .map_or(NEVER, |(_, s)| s);
                     status.is_none_or(|st| st.as_str() == s.status.as_str())
                         && expiring_before.is_none_or(|d| s.valid_until.is_some_and(|u| u < d))
@@ -1723,24 +1689,26 @@ mod tests {
 
     #[test]
     fn pen_test_valid_for_the_policy_months() {
-        let row = Dates {
-            kind: "pen-test",
-            edition: None,
+        let row = dates_of_slim(&AttestationSlim {
+            id: Uuid::nil(),
+            vendor_id: Uuid::nil(),
+            kind: "pen-test".into(),
             issued_on: d("2025-03-31"),
             expires_on: None,
             period_start: None,
             period_end: None,
             opinion: None,
             bridge_through: None,
-            interim: None,
-            hitrust_bridge: None,
-            suspended: None,
-            withdrawn: None,
-        };
+            interim_submitted_on: None,
+            hitrust_bridge_on: None,
+            suspended_on: None,
+            withdrawn_on: None,
+            edition: None,
+        });
         let p = AttestationPolicy::default();
-        let s = attestation_state(&row, &p, d("2026-03-31")).map(|x| x.1);
+        let s = attestation_state(row, &p, d("2026-03-31")).map(|x| x.1);
         assert_eq!(s.map(|s| s.valid_until), Some(Some(d("2026-03-31"))));
-        let s = attestation_state(&row, &p, d("2026-04-01")).map(|x| x.1.status);
+        let s = attestation_state(row, &p, d("2026-04-01")).map(|x| x.1.status);
         assert_eq!(s, Some(cdom::AttestationStatus::Expired));
     }
 }

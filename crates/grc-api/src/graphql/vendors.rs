@@ -637,7 +637,7 @@ impl Vendor {
             .iter()
             .enumerate()
             .filter_map(|(index, a)| {
-                attestation_state(&super::attestations::dates_of(a), &policy.attestation, on)
+                attestation_state(super::attestations::dates_of(a), &policy.attestation, on)
                     .map(|(kind, state)| vdom::HeldAttestation { kind, state, index })
             })
             .collect();
@@ -809,7 +809,7 @@ pub(crate) fn compute_all(
         .enumerate()
         .filter_map(|(index, a)| {
             attestation_state(
-                &super::attestations::dates_of_slim(a),
+                super::attestations::dates_of_slim(a),
                 &policy.attestation,
                 on,
             )
@@ -1888,6 +1888,7 @@ mod tests {
                     hitrust_bridge_on: None,
                     suspended_on: None,
                     withdrawn_on: None,
+                    edition: None,
                 }
             })
             .collect();

@@ -68,6 +68,8 @@ pub struct AttestationSlim {
     pub hitrust_bridge_on: Option<NaiveDate>,
     pub suspended_on: Option<NaiveDate>,
     pub withdrawn_on: Option<NaiveDate>,
+    /// ISO: the edition (a 2013 certificate lapses after 2025-10-31).
+    pub edition: Option<String>,
 }
 
 /// What the compliance computation needs of a BAA (`terms` is the JSON object as stored).
@@ -545,8 +547,8 @@ impl TenantTx {
             .vendor_compliance_rows(
                 "SELECT id, vendor_id, kind, issued_on, expires_on, period_start, period_end,
                         opinion, bridge_through, interim_submitted_on, hitrust_bridge_on,
-                        suspended_on, withdrawn_on
-                 FROM attestations WHERE tenant_id = $1 ORDER BY id",
+                        suspended_on, withdrawn_on, edition
+                 FROM attestations WHERE tenant_id = $1",
             )
             .await?
             .iter()
@@ -565,13 +567,14 @@ impl TenantTx {
                     hitrust_bridge_on: r.try_get_by_index(10)?,
                     suspended_on: r.try_get_by_index(11)?,
                     withdrawn_on: r.try_get_by_index(12)?,
+                    edition: r.try_get_by_index(13)?,
                 })
             })
             .collect::<Result<Vec<_>, DbErr>>()?;
         let baas = self
             .vendor_compliance_rows(
                 "SELECT id, vendor_id, effective_on, ends_on, terminated_on, terms
-                 FROM baas WHERE tenant_id = $1 ORDER BY id",
+                 FROM baas WHERE tenant_id = $1",
             )
             .await?
             .iter()
