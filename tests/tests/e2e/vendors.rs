@@ -13,6 +13,7 @@ both_backends! {
     vendors_are_registered_filtered_and_chained_without_cycles => vendor_flow;
     attestation_validity_follows_the_rules => attestation_validity;
     vendor_compliance_is_computed_on_any_date => compliance;
+    a_2013_certificate_lapses_in_every_view => transition_2013;
     bad_vendor_input_is_refused_and_changes_nothing => bad_input;
     vendor_roles_are_enforced => roles;
     another_tenant_neither_sees_nor_changes_vendors => isolation;
@@ -1273,4 +1274,68 @@ async fn isolation(backend: Backend) {
         chain["node"]["subcontractors"],
         json!([{ "vendor": { "name": "Alpha Backup" } }])
     );
+}
+
+/// IAF MD 26 (primer §1.5): an ISO/IEC 27001:2013 certificate is invalid after 2025-10-31
+/// whatever its printed expiry (2026-01-09 here). The vendor's own compliance, the tenant
+/// summary and the compliance filter must agree on both sides of that day.
+async fn transition_2013(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app, "acme").await;
+    let cm = f.token("cm");
+    let v = vendor(&app, cm, "Legacy Certified Co", 2, "NONE").await;
+    let att = attest(
+        &app,
+        cm,
+        json!({ "vendorId": v, "kind": "ISO27001", "title": "ISO/IEC 27001:2013",
+                "issuer": "Example CB", "accreditationBody": "UKAS", "edition": "2013",
+                "issuedOn": "2023-01-10", "expiresOn": "2026-01-09" }),
+    )
+    .await;
+    let q = "query($id: ID!, $att: ID!, $on: NaiveDate) {
+        node(id: $id) { ... on Vendor { compliance(on: $on, windowDays: 0) { status requirements { state validUntil } } } }
+        a: node(id: $att) { ... on Attestation { status(on: $on) { status validUntil } } }
+        vendorCompliance(on: $on, windowDays: 0) { vendors compliant nonCompliant requirementsExpired }
+        vendors(compliance: NON_COMPLIANT, on: $on, first: 10) { nodes { id } } }";
+    // On 2025-10-30, with no expiring window, the vendor is compliant; the certificate is
+    // valid through 2025-10-31 (its last day, when a window of 0 days already calls it
+    // expiring).
+    let before = read(
+        &app,
+        cm,
+        q,
+        json!({ "id": v, "att": att, "on": "2025-10-30" }),
+    )
+    .await;
+    assert_eq!(before["a"]["status"]["status"], "VALID", "{before}");
+    assert_eq!(before["a"]["status"]["validUntil"], "2025-10-31");
+    assert_eq!(before["node"]["compliance"]["status"], "COMPLIANT");
+    assert_eq!(before["vendorCompliance"]["compliant"], 1);
+    assert_eq!(before["vendors"]["nodes"], json!([]));
+    let last = read(
+        &app,
+        cm,
+        q,
+        json!({ "id": v, "att": att, "on": "2025-10-31" }),
+    )
+    .await;
+    assert_eq!(last["a"]["status"]["status"], "VALID", "{last}");
+    assert_eq!(last["node"]["compliance"]["status"], "AT_RISK");
+    // On 2025-11-01 it has lapsed, in every view.
+    let after = read(
+        &app,
+        cm,
+        q,
+        json!({ "id": v, "att": att, "on": "2025-11-01" }),
+    )
+    .await;
+    assert_eq!(after["a"]["status"]["status"], "EXPIRED", "{after}");
+    assert_eq!(after["node"]["compliance"]["status"], "NON_COMPLIANT");
+    assert_eq!(
+        after["node"]["compliance"]["requirements"][0]["state"],
+        "EXPIRED"
+    );
+    assert_eq!(after["vendorCompliance"]["nonCompliant"], 1);
+    assert_eq!(after["vendorCompliance"]["requirementsExpired"], 1);
+    assert_eq!(after["vendors"]["nodes"], json!([{ "id": v }]));
 }
