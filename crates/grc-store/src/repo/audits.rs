@@ -6,6 +6,7 @@
 //! column is always this transaction's, whatever the row says.
 
 use super::isms::sql;
+use super::ops::{opt_eq, page_of, row_ops};
 use crate::entity::audits::{
     audit_finding, audit_programme, internal_audit, management_review, nonconformity, review_action,
 };
@@ -42,64 +43,6 @@ pub struct NonconformityFilter {
 pub struct ReviewFilter {
     pub isms_id: Option<Uuid>,
     pub status: Option<String>,
-}
-
-macro_rules! row_ops {
-    ($m:ident, $insert:ident, $update:ident, $get:ident) => {
-        /// Inserts a row in this tenant.
-        pub async fn $insert(&mut self, mut row: $m::Model) -> Result<$m::Model, StoreError> {
-            row.tenant_id = self.tenant_uuid();
-            let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-            self.wrote();
-            Ok(m)
-        }
-
-        /// Writes every column of a row of this tenant (found by its key).
-        pub async fn $update(&mut self, mut row: $m::Model) -> Result<$m::Model, StoreError> {
-            row.tenant_id = self.tenant_uuid();
-            let m = row.into_active_model().reset_all().update(&self.tx).await?;
-            self.wrote();
-            Ok(m)
-        }
-
-        /// One row of this tenant.
-        pub async fn $get(&self, id: Uuid) -> Result<Option<$m::Model>, StoreError> {
-            Ok($m::Entity::find()
-                .filter($m::Column::TenantId.eq(self.tenant_uuid()))
-                .filter($m::Column::Id.eq(id))
-                .one(&self.tx)
-                .await?)
-        }
-    };
-}
-
-macro_rules! page_of {
-    ($self:ident, $m:ident, $cond:expr, $req:expr, $want_total:expr) => {{
-        let base = $m::Entity::find()
-            .filter($m::Column::TenantId.eq($self.tenant_uuid()))
-            .filter($cond);
-        let total = if $want_total {
-            base.clone().count(&$self.tx).await?
-        } else {
-            0
-        };
-        let rows = $req
-            .apply(base, $m::Column::Id, |k: &Uuid| (*k).into())
-            .all(&$self.tx)
-            .await?;
-        Ok(($req.finish(rows), total))
-    }};
-}
-
-fn opt_eq<C: ColumnTrait, V: Into<sea_orm::Value>>(
-    c: Condition,
-    col: C,
-    v: Option<V>,
-) -> Condition {
-    match v {
-        Some(v) => c.add(col.eq(v)),
-        None => c,
-    }
 }
 
 impl TenantTx {

@@ -5,6 +5,7 @@ pub(crate) mod catalog;
 pub(crate) mod evidence;
 pub(crate) mod isms;
 pub(crate) mod members;
+mod ops;
 pub(crate) mod platform;
 pub(crate) mod records;
 pub(crate) mod vendors;

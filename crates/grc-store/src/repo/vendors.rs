@@ -7,6 +7,7 @@
 //! column is always this transaction's, whatever the row says.
 
 use super::isms::sql;
+use super::ops::{delete_op, opt_eq, page_of, row_ops};
 use crate::entity::vendors::{
     attestation, baa, certificate, certificate_audit, certificate_decision, vendor, vendor_policy,
     vendor_subcontractor,
@@ -94,82 +95,6 @@ pub struct ComplianceInputs {
 /// First key of the PostgreSQL advisory lock that serializes changes of a tenant's
 /// subcontractor graph (the second is a hash of the tenant id).
 const VENDOR_GRAPH_LOCK: i32 = 0x7665_6e64;
-
-macro_rules! row_ops {
-    ($m:ident, $insert:ident, $update:ident, $get:ident) => {
-        /// Inserts a row in this tenant.
-        pub async fn $insert(&mut self, mut row: $m::Model) -> Result<$m::Model, StoreError> {
-            row.tenant_id = self.tenant_uuid();
-            let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-            self.wrote();
-            Ok(m)
-        }
-
-        /// Writes every column of a row of this tenant (found by its key).
-        pub async fn $update(&mut self, mut row: $m::Model) -> Result<$m::Model, StoreError> {
-            row.tenant_id = self.tenant_uuid();
-            let m = row.into_active_model().reset_all().update(&self.tx).await?;
-            self.wrote();
-            Ok(m)
-        }
-
-        /// One row of this tenant.
-        pub async fn $get(&self, id: Uuid) -> Result<Option<$m::Model>, StoreError> {
-            Ok($m::Entity::find()
-                .filter($m::Column::TenantId.eq(self.tenant_uuid()))
-                .filter($m::Column::Id.eq(id))
-                .one(&self.tx)
-                .await?)
-        }
-    };
-}
-
-macro_rules! delete_op {
-    ($m:ident, $delete:ident) => {
-        /// Deletes a row of this tenant; whether there was one.
-        pub async fn $delete(&mut self, id: Uuid) -> Result<bool, StoreError> {
-            let n = $m::Entity::delete_many()
-                .filter($m::Column::TenantId.eq(self.tenant_uuid()))
-                .filter($m::Column::Id.eq(id))
-                .exec(&self.tx)
-                .await?;
-            if n.rows_affected == 0 {
-                return Ok(false);
-            }
-            self.wrote();
-            Ok(true)
-        }
-    };
-}
-
-macro_rules! page_of {
-    ($self:ident, $m:ident, $cond:expr, $req:expr, $want_total:expr) => {{
-        let base = $m::Entity::find()
-            .filter($m::Column::TenantId.eq($self.tenant_uuid()))
-            .filter($cond);
-        let total = if $want_total {
-            base.clone().count(&$self.tx).await?
-        } else {
-            0
-        };
-        let rows = $req
-            .apply(base, $m::Column::Id, |k: &Uuid| (*k).into())
-            .all(&$self.tx)
-            .await?;
-        Ok(($req.finish(rows), total))
-    }};
-}
-
-fn opt_eq<C: ColumnTrait, V: Into<sea_orm::Value>>(
-    c: Condition,
-    col: C,
-    v: Option<V>,
-) -> Condition {
-    match v {
-        Some(v) => c.add(col.eq(v)),
-        None => c,
-    }
-}
 
 /// A LIKE pattern (escape character `!`) matching `s` anywhere, wildcards in `s` taken
 /// literally.
