@@ -638,6 +638,156 @@ async fn discard_object(st: &Store, scope: TenantScope, objects: &Objects, id: U
     }
 }
 
+/// An uploaded file and its evidence metadata, checked (size limit, media type against the
+/// content, file name, title, description, dates) and not stored yet.
+#[derive(Debug)]
+pub(crate) struct CheckedUpload {
+    content: bytes::Bytes,
+    filename: String,
+    media_type: String,
+    title: String,
+    description: String,
+    effective_date: NaiveDate,
+    expires_on: Option<NaiveDate>,
+}
+
+/// Checks an uploaded file and the metadata of the evidence it becomes, in this order: the
+/// file (present, within `GRC_MAX_UPLOAD_BYTES`, not empty, a clean name, a media type its
+/// content matches), the title, the description and the dates. Nothing is stored.
+pub(crate) fn check_upload(
+    ctx: &Context<'_>,
+    file: &Upload,
+    title: &str,
+    description: Option<&str>,
+    effective_date: NaiveDate,
+    expires_on: Option<NaiveDate>,
+) -> Result<CheckedUpload, MutationError> {
+    let files = files(ctx)?;
+    let upload = file
+        .value(ctx)
+        .map_err(|_| invalid("file", "the file part is missing"))?;
+    let content = upload.content;
+    let max = files.max_upload_bytes;
+    if content.len() > max {
+        return Err(invalid(
+            "file",
+            format!("the file is larger than the limit of {max} bytes"),
+        ));
+    }
+    if content.is_empty() {
+        return Err(invalid("file", "the file is empty"));
+    }
+    let filename = clean_filename(&upload.filename)?;
+    let media_type = media_essence(upload.content_type.as_deref())?;
+    media_type_matches(&media_type, &content).map_err(|m| invalid("file", m))?;
+    let title = checked_text("title", title, 300)?;
+    let description = free_text("description", description, 5000)?;
+    let (effective_date, expires_on) = checked_dates(effective_date, expires_on)?;
+    Ok(CheckedUpload {
+        content,
+        filename,
+        media_type,
+        title,
+        description,
+        effective_date,
+        expires_on,
+    })
+}
+
+/// What [`store_upload`] runs in the evidence row's transaction, after the row and its
+/// `evidence.upload` audit event are written and before the commit.
+pub(crate) type AfterUpload<'t, T> = futures_util::future::BoxFuture<'t, Result<T, MutationError>>;
+
+/// Stores a checked upload as evidence: the object first (under the tenant's evidence key,
+/// its SHA-256 and size recorded), then in one transaction the row with its `links` (risks
+/// checked again there), its `evidence.upload` audit event and whatever `then` writes with it;
+/// if that transaction fails the object is removed again. The caller checks what it can
+/// before calling (so that a refused request stores no object).
+pub(crate) async fn store_upload<T, F>(
+    ctx: &Context<'_>,
+    az: &Authorized,
+    upload: CheckedUpload,
+    links: &[EvidenceLink],
+    then: F,
+) -> Result<(Evidence, T), MutationError>
+where
+    F: for<'t> FnOnce(&'t mut TenantTx, &'t EvidenceRecord) -> AfterUpload<'t, T> + Send,
+    T: Send,
+{
+    let files = files(ctx)?;
+    let CheckedUpload {
+        content,
+        filename,
+        media_type,
+        title,
+        description,
+        effective_date,
+        expires_on,
+    } = upload;
+    let id = Uuid::now_v7();
+    let key = Objects::evidence_key(az.scope, id);
+    let sha256 = hex::encode(Sha256::digest(&content));
+    let size_bytes =
+        i64::try_from(content.len()).map_err(|_| invalid("file", "the file is too large"))?;
+    files
+        .objects
+        .put(&key, content)
+        .await
+        .map_err(|e| MutationError::Top(crate::errors::internal(&e)))?;
+    let new = NewEvidence {
+        id,
+        title,
+        description,
+        filename,
+        media_type,
+        size_bytes,
+        sha256,
+        object_key: key.clone(),
+        effective_date,
+        expires_on,
+        uploaded_by: az.actor.to_stored(),
+        uploader_id: actor_user(az),
+        uploaded_at: Utc::now(),
+    };
+    let written = async {
+        let mut tx = store(ctx).tenant_tx(az.scope).await?;
+        check_risks(&tx, links).await?;
+        let rec = tx.insert_evidence(&new, links).await?;
+        super::mutation::record(
+            &mut tx,
+            az,
+            "evidence.upload",
+            "Evidence",
+            id.to_string(),
+            json!({
+                "title": rec.title,
+                "filename": rec.filename,
+                "mediaType": rec.media_type,
+                "sizeBytes": rec.size_bytes,
+                "sha256": rec.sha256,
+                "effectiveDate": rec.effective_date,
+                "expiresOn": rec.expires_on,
+                "links": links_json(links),
+            }),
+        )
+        .await?;
+        let extra = then(&mut tx, &rec).await?;
+        super::mutation::commit(ctx, tx).await?;
+        Ok::<_, MutationError>((
+            Evidence {
+                rec,
+                links: links.to_vec(),
+            },
+            extra,
+        ))
+    }
+    .await;
+    if written.is_err() {
+        discard_object(store(ctx), az.scope, &files.objects, id, &key).await;
+    }
+    written
+}
+
 #[derive(Debug, Default)]
 pub struct EvidenceMutation;
 
@@ -650,31 +800,17 @@ impl EvidenceMutation {
         input: UploadEvidenceInput,
     ) -> Result<EvidencePayload> {
         let az = authorize(ctx, Operation::ManageIsms)?;
-        let files = files(ctx)?;
+        files(ctx)?;
         let (evidence, user_errors) = settle(
             async {
-                let upload = input
-                    .file
-                    .value(ctx)
-                    .map_err(|_| invalid("file", "the file part is missing"))?;
-                let content = upload.content;
-                let max = files.max_upload_bytes;
-                if content.len() > max {
-                    return Err(invalid(
-                        "file",
-                        format!("the file is larger than the limit of {max} bytes"),
-                    ));
-                }
-                if content.is_empty() {
-                    return Err(invalid("file", "the file is empty"));
-                }
-                let filename = clean_filename(&upload.filename)?;
-                let media_type = media_essence(upload.content_type.as_deref())?;
-                media_type_matches(&media_type, &content).map_err(|m| invalid("file", m))?;
-                let title = checked_text("title", &input.title, 300)?;
-                let description = free_text("description", input.description.as_deref(), 5000)?;
-                let (effective_date, expires_on) =
-                    checked_dates(input.effective_date, input.expires_on)?;
+                let checked = check_upload(
+                    ctx,
+                    &input.file,
+                    &input.title,
+                    input.description.as_deref(),
+                    input.effective_date,
+                    input.expires_on,
+                )?;
                 let (c, r, k) = (
                     input.control_ids.as_deref(),
                     input.requirement_ids.as_deref(),
@@ -689,64 +825,10 @@ impl EvidenceMutation {
                     check_risks(&tx, &links).await?;
                     tx.rollback().await?;
                 }
-                let id = Uuid::now_v7();
-                let key = Objects::evidence_key(az.scope, id);
-                let sha256 = hex::encode(Sha256::digest(&content));
-                let size_bytes = i64::try_from(content.len())
-                    .map_err(|_| invalid("file", "the file is too large"))?;
-                files
-                    .objects
-                    .put(&key, content)
-                    .await
-                    .map_err(|e| MutationError::Top(crate::errors::internal(&e)))?;
-                let new = NewEvidence {
-                    id,
-                    title,
-                    description,
-                    filename,
-                    media_type,
-                    size_bytes,
-                    sha256,
-                    object_key: key.clone(),
-                    effective_date,
-                    expires_on,
-                    uploaded_by: az.actor.to_stored(),
-                    uploader_id: actor_user(&az),
-                    uploaded_at: Utc::now(),
-                };
-                let written = async {
-                    let mut tx = store(ctx).tenant_tx(az.scope).await?;
-                    check_risks(&tx, &links).await?;
-                    let rec = tx.insert_evidence(&new, &links).await?;
-                    super::mutation::record(
-                        &mut tx,
-                        &az,
-                        "evidence.upload",
-                        "Evidence",
-                        id.to_string(),
-                        json!({
-                            "title": rec.title,
-                            "filename": rec.filename,
-                            "mediaType": rec.media_type,
-                            "sizeBytes": rec.size_bytes,
-                            "sha256": rec.sha256,
-                            "effectiveDate": rec.effective_date,
-                            "expiresOn": rec.expires_on,
-                            "links": links_json(&links),
-                        }),
-                    )
-                    .await?;
-                    super::mutation::commit(ctx, tx).await?;
-                    Ok::<_, MutationError>(Evidence {
-                        rec,
-                        links: links.clone(),
-                    })
-                }
-                .await;
-                if written.is_err() {
-                    discard_object(store(ctx), az.scope, &files.objects, id, &key).await;
-                }
-                written
+                let (evidence, ()) =
+                    store_upload(ctx, &az, checked, &links, |_, _| Box::pin(async { Ok(()) }))
+                        .await?;
+                Ok(evidence)
             }
             .await,
         )?;
