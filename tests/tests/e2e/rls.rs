@@ -91,6 +91,8 @@ async fn app_role_sees_only_its_tenant() {
         super::evidence::populate(&app, t.token("owner")).await;
         super::records::populate(&app, t.token("owner")).await;
         super::audits::populate(&app, t.token("owner")).await;
+        super::vendors::populate(&app, t.token("owner")).await;
+        super::certificates::populate(&app, t.token("owner")).await;
     }
 
     // A second link between the same two controls, the other way round, is refused by the

@@ -10,19 +10,19 @@
 
 use super::common::{
     checked_date, checked_text, free_text, invalid, not_found, optional_text, require_edit, settle,
+    stored_enum,
 };
 use super::connection::{ConnectionFields, build, wants_total};
 use super::evidence::Evidence;
 use super::ids::{Kind, decode_kind, encode};
 use super::query::page_cost;
 use super::vendors::{
-    Group, Shared, TEXT, Vendor, filter_id, page_args, page_in_memory, record, stored_enum, today,
-    vendor_of,
+    Group, Shared, TEXT, Vendor, filter_id, page_args, page_in_memory, record, today, vendor_of,
 };
 use super::{Authorized, authorize, store};
-use crate::errors::{ErrorCode, MutationError, StoreErrorExt, UserError, gql_error};
+use crate::errors::{MutationError, StoreErrorExt, UserError};
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use grc_domain::authz::Operation;
 use grc_domain::certification::{

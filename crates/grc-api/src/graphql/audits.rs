@@ -13,7 +13,7 @@
 
 use super::common::{
     actor_user, checked_date, checked_text, conflict, free_text, invalid, member_owner, new_owner,
-    not_found, optional_text, require_edit, settle,
+    not_found, optional_text, require_edit, settle, stored_enum,
 };
 use super::connection::{ConnectionFields, PageArgs, build, wants_total};
 use super::ids::{Kind, decode_kind, encode};
@@ -21,7 +21,7 @@ use super::query::page_cost;
 use super::{Authorized, authorize, store};
 use crate::errors::{ErrorCode, MutationError, StoreErrorExt, UserError, gql_error};
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use grc_domain::authz::Operation;
 use grc_domain::isms as dom;
@@ -40,23 +40,6 @@ const MAX_ATTENDEES: usize = 50;
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
-}
-
-macro_rules! stored_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-        pub enum $name { $($(#[$vm])* $v),+ }
-        impl $name {
-            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),+ } }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some(Self::$v),)+ _ => None }
-            }
-            fn of(s: &str) -> Result<Self> {
-                Self::parse(s).ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))
-            }
-        }
-    };
 }
 
 stored_enum!(

@@ -15,7 +15,7 @@
 
 use super::common::{
     checked_date, checked_text, conflict, free_text, invalid, member_owner, not_found,
-    optional_text, settle,
+    optional_text, settle, stored_enum,
 };
 use super::connection::{ConnectionFields, PageArgs, build};
 use super::evidence::{Evidence, check_upload, store_upload};
@@ -47,23 +47,6 @@ const MAX_FINDINGS: i32 = 10_000;
 /// The UTC calendar date, the default date of every computed field.
 fn today() -> NaiveDate {
     Utc::now().date_naive()
-}
-
-macro_rules! stored_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-        pub enum $name { $($(#[$vm])* $v),+ }
-        impl $name {
-            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),+ } }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some(Self::$v),)+ _ => None }
-            }
-            fn of(s: &str) -> Result<Self> {
-                Self::parse(s).ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))
-            }
-        }
-    };
 }
 
 stored_enum!(

@@ -13,6 +13,32 @@ use grc_domain::ids::UserId;
 use grc_store::TenantTx;
 use uuid::Uuid;
 
+/// A GraphQL enum whose values are stored as text: `as_str` and `parse` convert, `of` reads a
+/// stored value (an unknown one is an internal error: the database's CHECK constraints keep
+/// them known).
+macro_rules! stored_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+        pub enum $name { $($(#[$vm])* $v),+ }
+        impl $name {
+            /// The stored value.
+            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),+ } }
+            /// Parses a stored value.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)+ _ => None }
+            }
+            #[allow(dead_code)]
+            pub(crate) fn of(s: &str) -> async_graphql::Result<Self> {
+                Self::parse(s).ok_or_else(|| {
+                    $crate::errors::gql_error($crate::errors::ErrorCode::Internal, "internal error")
+                })
+            }
+        }
+    };
+}
+pub(crate) use stored_enum;
+
 /// Splits a mutation's outcome into its payload fields and user errors.
 pub(crate) fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)> {
     match r {

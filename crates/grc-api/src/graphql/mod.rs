@@ -1,8 +1,10 @@
 //! The GraphQL schema: Relay nodes and connections, mutation payloads with `userErrors`, and the
 //! single authorization guard every tenant-scoped resolver calls.
 
+pub mod attestations;
 pub mod audits;
 pub mod catalog;
+pub mod certificates;
 pub mod common;
 pub mod connection;
 pub mod evidence;
@@ -14,6 +16,7 @@ pub mod records;
 pub mod spans;
 pub mod subscription;
 pub mod types;
+pub mod vendors;
 
 use crate::auth::{AuthContext, Principal};
 use crate::errors::{ErrorCode, gql_error};
@@ -36,6 +39,9 @@ pub struct QueryRoot(
     audits::AuditsQuery,
     records::RecordsQuery,
     evidence::EvidenceQuery,
+    vendors::VendorsQuery,
+    attestations::AttestationsQuery,
+    certificates::CertificatesQuery,
 );
 
 /// The mutation root.
@@ -48,6 +54,9 @@ pub struct MutationRoot(
     audits::AuditsMutation,
     records::RecordsMutation,
     evidence::EvidenceMutation,
+    vendors::VendorsMutation,
+    attestations::AttestationsMutation,
+    certificates::CertificatesMutation,
 );
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).

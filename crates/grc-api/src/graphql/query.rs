@@ -336,13 +336,24 @@ async fn resolve_node(
             let e = super::evidence::resolve_node(lookup.tx(ctx, az.scope).await?, gid.id).await?;
             Ok(e.map(Node::Evidence))
         }
-        // Filled in by the certificates and vendors modules.
-        Kind::Certificate
-        | Kind::CertificationAudit
-        | Kind::CertificationDecision
-        | Kind::Vendor
-        | Kind::Attestation
-        | Kind::Baa => Ok(None),
+        Kind::Certificate | Kind::CertificationAudit | Kind::CertificationDecision => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadIsms)?;
+            super::certificates::resolve_node(lookup.tx(ctx, az.scope).await?, gid.kind, gid.id)
+                .await
+        }
+        Kind::Vendor | Kind::Attestation | Kind::Baa => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadVendors)?;
+            // These open their own transactions: end the shared one first (SQLite has a
+            // single connection).
+            lookup.finish().await?;
+            super::vendors::resolve_node(ctx, &az, gid.kind, gid.id).await
+        }
         Kind::AuditProgramme
         | Kind::InternalAudit
         | Kind::AuditFinding

@@ -64,6 +64,12 @@ pub enum Node {
     ObjectiveResult(super::records::ObjectiveResult),
     TrainingCourse(super::records::TrainingCourse),
     TrainingAssignment(super::records::TrainingAssignment),
+    Vendor(super::vendors::Vendor),
+    Attestation(super::attestations::Attestation),
+    Baa(super::attestations::Baa),
+    Certificate(super::certificates::Certificate),
+    CertificationAudit(super::certificates::CertificationAudit),
+    CertificationDecision(super::certificates::CertificationDecision),
 }
 
 /// A covered entity, business associate, or hybrid entity running its ISMS on grc.

@@ -16,7 +16,7 @@
 use super::attestations::{Attestation, Baa, Docs, attestation_state, domain_baa, load_docs};
 use super::common::{
     checked_text, conflict, free_text, invalid, not_found, optional_text, require_edit,
-    saved_owner, settle,
+    saved_owner, settle, stored_enum,
 };
 use super::connection::{ConnectionFields, PageArgs, build, wants_total};
 use super::ids::{Kind, decode_kind, encode};
@@ -24,7 +24,7 @@ use super::query::page_cost;
 use super::{Authorized, authorize, store};
 use crate::errors::{ErrorCode, MutationError, StoreErrorExt, UserError, gql_error};
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use grc_domain::authz::Operation;
 use grc_domain::certification::AttestationPolicy;
@@ -50,28 +50,6 @@ const MAX_WINDOW_DAYS: i32 = 365;
 pub(crate) fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
-
-/// A GraphQL enum stored as (and converted to the domain's) text.
-macro_rules! stored_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-        pub enum $name { $($(#[$vm])* $v),+ }
-        impl $name {
-            /// The stored value.
-            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),+ } }
-            /// Parses a stored value.
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some(Self::$v),)+ _ => None }
-            }
-            #[allow(dead_code)]
-            pub(crate) fn of(s: &str) -> Result<Self> {
-                Self::parse(s).ok_or_else(|| gql_error(ErrorCode::Internal, "internal error"))
-            }
-        }
-    };
-}
-pub(crate) use stored_enum;
 
 stored_enum!(
     /// How much of the tenant's ePHI a vendor can reach.
