@@ -386,6 +386,14 @@ async fn seed_certificate(
         created_at: now,
     })
     .await?;
+    tx.append_audit(grc_store::AuditEntry {
+        actor: actor.clone(),
+        action: "certificate.create".into(),
+        subject_type: "Certificate".into(),
+        subject_id: cert.id.to_string(),
+        change: serde_json::json!({ "demo": true, "audits": 3, "decisions": 1 }),
+    })
+    .await?;
     tx.commit().await.map(|_| ())
 }
 

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod catalog_import;
 mod certificates;
+mod demo;
 mod evidence;
 mod exports;
 mod isms;
