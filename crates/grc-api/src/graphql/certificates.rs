@@ -1316,6 +1316,67 @@ fn decision_change(d: &certificate_decision::Model) -> serde_json::Value {
     })
 }
 
+/// Which part of a certificate's history a deletion removes.
+#[derive(Debug, Clone, Copy)]
+enum HistoryPart {
+    Audit,
+    Decision,
+}
+
+/// Deletes one audit or decision recorded in error, if the certificate's history stays valid
+/// without it; returns its id and the certificate as it now stands.
+async fn delete_history_event(
+    ctx: &Context<'_>,
+    az: &Authorized,
+    id: &ID,
+    part: HistoryPart,
+) -> Result<(ID, Certificate), MutationError> {
+    let mut tx = store(ctx).tenant_tx(az.scope).await?;
+    let (certificate_id, row_id, change) = match part {
+        HistoryPart::Audit => {
+            let r = audit_row_of(&tx, id).await?;
+            (r.certificate_id, r.id, audit_change(&r))
+        }
+        HistoryPart::Decision => {
+            let r = decision_row_of(&tx, id).await?;
+            (r.certificate_id, r.id, decision_change(&r))
+        }
+    };
+    let cert = tx
+        .certificate(certificate_id)
+        .await?
+        .ok_or_else(|| not_found("certificate", "id"))?;
+    let (mut audits, mut decisions) = history_of(&tx, cert.id).await?;
+    audits.retain(|a| a.id != row_id);
+    decisions.retain(|d| d.id != row_id);
+    check_history(&cert, &audits, &decisions, "id", None)?;
+    let (deleted, what, action, subject, kind) = match part {
+        HistoryPart::Audit => (
+            tx.delete_certificate_audit(row_id).await?,
+            "certification audit",
+            "certificate_audit.delete",
+            "certificate_audit",
+            Kind::CertificationAudit,
+        ),
+        HistoryPart::Decision => (
+            tx.delete_certificate_decision(row_id).await?,
+            "certification decision",
+            "certificate_decision.delete",
+            "certificate_decision",
+            Kind::CertificationDecision,
+        ),
+    };
+    if !deleted {
+        return Err(not_found(what, "id"));
+    }
+    record(&mut tx, az, action, subject, row_id, change).await?;
+    super::mutation::commit(ctx, tx).await?;
+    Ok((
+        encode(kind, row_id),
+        Certificate::new(cert, audits, decisions),
+    ))
+}
+
 async fn record(
     tx: &mut TenantTx,
     az: &Authorized,
@@ -1700,42 +1761,10 @@ impl CertificatesMutation {
         input: DeleteCertificationAuditInput,
     ) -> Result<DeleteCertificationAuditPayload> {
         let az = authorize(ctx, Operation::ManageCertificates)?;
-        let r = settle(
-            async {
-                let mut tx = store(ctx).tenant_tx(az.scope).await?;
-                let row = audit_row_of(&tx, &input.id).await?;
-                let cert = tx
-                    .certificate(row.certificate_id)
-                    .await?
-                    .ok_or_else(|| not_found("certificate", "id"))?;
-                let (mut audits, decisions) = history_of(&tx, cert.id).await?;
-                audits.retain(|a| a.id != row.id);
-                check_history(&cert, &audits, &decisions, "id", None)?;
-                if !tx.delete_certificate_audit(row.id).await? {
-                    return Err(not_found("certification audit", "id"));
-                }
-                record(
-                    &mut tx,
-                    &az,
-                    "certificate_audit.delete",
-                    "certificate_audit",
-                    row.id,
-                    audit_change(&row),
-                )
-                .await?;
-                super::mutation::commit(ctx, tx).await?;
-                Ok((
-                    encode(Kind::CertificationAudit, row.id),
-                    Certificate::new(cert, audits, decisions),
-                ))
-            }
-            .await,
-        )?;
-        let (done, user_errors) = r;
-        let (deleted_audit_id, certificate) = match done {
-            Some((a, c)) => (Some(a), Some(c)),
-            None => (None, None),
-        };
+        let (done, user_errors) =
+            settle(delete_history_event(ctx, &az, &input.id, HistoryPart::Audit).await)?;
+        let (deleted_audit_id, certificate) =
+            done.map_or((None, None), |(a, c)| (Some(a), Some(c)));
         Ok(DeleteCertificationAuditPayload {
             deleted_audit_id,
             certificate,
@@ -1864,42 +1893,10 @@ impl CertificatesMutation {
         input: DeleteCertificationDecisionInput,
     ) -> Result<DeleteCertificationDecisionPayload> {
         let az = authorize(ctx, Operation::ManageCertificates)?;
-        let r = settle(
-            async {
-                let mut tx = store(ctx).tenant_tx(az.scope).await?;
-                let row = decision_row_of(&tx, &input.id).await?;
-                let cert = tx
-                    .certificate(row.certificate_id)
-                    .await?
-                    .ok_or_else(|| not_found("certificate", "id"))?;
-                let (audits, mut decisions) = history_of(&tx, cert.id).await?;
-                decisions.retain(|d| d.id != row.id);
-                check_history(&cert, &audits, &decisions, "id", None)?;
-                if !tx.delete_certificate_decision(row.id).await? {
-                    return Err(not_found("certification decision", "id"));
-                }
-                record(
-                    &mut tx,
-                    &az,
-                    "certificate_decision.delete",
-                    "certificate_decision",
-                    row.id,
-                    decision_change(&row),
-                )
-                .await?;
-                super::mutation::commit(ctx, tx).await?;
-                Ok((
-                    encode(Kind::CertificationDecision, row.id),
-                    Certificate::new(cert, audits, decisions),
-                ))
-            }
-            .await,
-        )?;
-        let (done, user_errors) = r;
-        let (deleted_decision_id, certificate) = match done {
-            Some((d, c)) => (Some(d), Some(c)),
-            None => (None, None),
-        };
+        let (done, user_errors) =
+            settle(delete_history_event(ctx, &az, &input.id, HistoryPart::Decision).await)?;
+        let (deleted_decision_id, certificate) =
+            done.map_or((None, None), |(d, c)| (Some(d), Some(c)));
         Ok(DeleteCertificationDecisionPayload {
             deleted_decision_id,
             certificate,
