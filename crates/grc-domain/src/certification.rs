@@ -1402,6 +1402,12 @@ impl AttestationFacts {
                 return Err(bad("expiresOn", "an ISO certificate prints its expiry"));
             };
             let edition = self.iso_edition().unwrap_or(Edition::E2022);
+            if !standard.has_edition(edition) {
+                return Err(bad(
+                    "edition",
+                    format!("{edition} is not an edition of {standard}"),
+                ));
+            }
             if let Some(s) = self.suspended_on
                 && let Some(w) = self.withdrawn_on
                 && w < s

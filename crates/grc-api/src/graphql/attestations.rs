@@ -26,8 +26,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, Si
 use chrono::{DateTime, NaiveDate, Utc};
 use grc_domain::authz::Operation;
 use grc_domain::certification::{
-    self as cdom, AttestationFacts, AttestationPolicy, AttestationState, Certificate, Edition,
-    Hitrust, HitrustKind, Soc2Report, Standard,
+    self as cdom, AttestationFacts, AttestationPolicy, AttestationState, Edition, Standard,
 };
 use grc_domain::vendors as vdom;
 use grc_store::entity::vendors::{attestation, baa, vendor};
@@ -199,15 +198,6 @@ fn standard_of(kind: cdom::AttestationKind) -> Option<Standard> {
     match kind {
         cdom::AttestationKind::Iso27001 => Some(Standard::Iso27001),
         cdom::AttestationKind::Iso27701 => Some(Standard::Iso27701),
-        _ => None,
-    }
-}
-
-fn hitrust_kind(kind: cdom::AttestationKind) -> Option<HitrustKind> {
-    match kind {
-        cdom::AttestationKind::HitrustR2 => Some(HitrustKind::R2),
-        cdom::AttestationKind::HitrustI1 => Some(HitrustKind::I1),
-        cdom::AttestationKind::HitrustE1 => Some(HitrustKind::E1),
         _ => None,
     }
 }
@@ -1032,121 +1022,39 @@ fn check_attestation(a: &attestation::Model) -> Result<(), MutationError> {
     }
     let iso = standard_of(kind);
     let soc2 = matches!(kind, K::Soc2Type1 | K::Soc2Type2);
-    let hitrust = hitrust_kind(kind);
     let name = kind.as_str();
+    // What the domain's record does not carry: who accredited an ISO certification body, and
+    // when a bridge letter was issued.
     refuse(
         iso.is_some(),
         &a.accreditation_body,
         "accreditationBody",
         name,
     )?;
-    refuse(iso.is_some(), &a.edition, "edition", name)?;
-    refuse(iso.is_some(), &a.expires_on, "expiresOn", name)?;
-    refuse(iso.is_some(), &a.suspended_on, "suspendedOn", name)?;
-    refuse(
-        iso.is_some() || hitrust.is_some(),
-        &a.withdrawn_on,
-        "withdrawnOn",
-        name,
-    )?;
-    refuse(kind == K::Soc2Type2, &a.period_start, "periodStart", name)?;
-    refuse(soc2, &a.period_end, "periodEnd", name)?;
-    refuse(soc2, &a.opinion, "opinion", name)?;
     refuse(soc2, &a.bridge_issued_on, "bridgeIssuedOn", name)?;
-    refuse(soc2, &a.bridge_through, "bridgeThrough", name)?;
-    refuse(
-        kind == K::HitrustR2,
-        &a.interim_submitted_on,
-        "interimSubmittedOn",
-        name,
-    )?;
-    refuse(
-        kind == K::HitrustR2,
-        &a.hitrust_bridge_on,
-        "hitrustBridgeOn",
-        name,
-    )?;
-    if let Some(standard) = iso {
-        let Some(expires) = a.expires_on else {
-            return Err(invalid(
-                "expiresOn",
-                "an ISO certificate prints its expiry date",
-            ));
-        };
-        let edition = a
-            .edition
-            .as_deref()
-            .and_then(Edition::parse)
-            .filter(|e| standard.has_edition(*e))
-            .ok_or_else(|| {
-                invalid(
-                    "edition",
-                    format!(
-                        "the edition of {standard}: {}",
-                        if standard == Standard::Iso27001 {
-                            "2013 or 2022"
-                        } else {
-                            "2019 or 2025"
-                        }
-                    ),
-                )
-            })?;
-        Certificate::observed(
-            standard,
-            edition,
-            a.issued_on,
-            expires,
-            a.suspended_on,
-            a.withdrawn_on,
-        )
-        .map_err(|e| {
-            let (field, message) = match &e {
-                grc_domain::DomainError::Invalid(f) => (f.field.join("."), f.message.clone()),
-                other => (String::new(), other.to_string()),
-            };
-            let field = if field.ends_with("expires") {
-                "expiresOn"
-            } else if field == "edition" {
-                "edition"
-            } else if field == "decisions.1" && a.suspended_on.is_some() {
-                "suspendedOn"
-            } else if field.starts_with("decisions.") && field != "decisions.0" {
-                "withdrawnOn"
-            } else {
-                "issuedOn"
-            };
-            invalid(field, message)
-        })?;
+    // An ISO attestation names its edition (the 2013 transition depends on it).
+    if let Some(standard) = iso
+        && a.edition.is_none()
+    {
+        return Err(invalid(
+            "edition",
+            format!(
+                "the edition of {standard}: {}",
+                if standard == Standard::Iso27001 {
+                    "2013 or 2022"
+                } else {
+                    "2019 or 2025"
+                }
+            ),
+        ));
     }
+    // Every rule of the kind, in the domain (AttestationFacts::validate).
+    let facts = dates_of(a).ok_or_else(|| invalid("edition", "not a known edition"))?;
+    facts.validate()?;
     if soc2 {
-        let Some(end) = a.period_end else {
-            return Err(invalid(
-                "periodEnd",
-                "a SOC 2 report has its period end (Type II) or as-of date (Type I)",
-            ));
-        };
-        if kind == K::Soc2Type2 && a.period_start.is_none() {
-            return Err(invalid(
-                "periodStart",
-                "a SOC 2 Type II report covers a period",
-            ));
-        }
-        let report = Soc2Report {
-            period_start: a.period_start,
-            period_end: end,
-            opinion: a.opinion.as_deref().and_then(cdom::Opinion::parse),
-            bridge_through: a.bridge_through,
-        };
-        report.validate()?;
-        if a.issued_on < end {
-            return Err(invalid(
-                "issuedOn",
-                "a SOC 2 report is dated on or after the end of its period (or its as-of date)",
-            ));
-        }
-        match (a.bridge_issued_on, a.bridge_through) {
-            (None, None) => {}
-            (Some(i), Some(_)) => {
+        match (a.bridge_issued_on, a.bridge_through, a.period_end) {
+            (None, None, _) => {}
+            (Some(i), Some(_), Some(end)) => {
                 if i < end {
                     return Err(invalid(
                         "bridgeIssuedOn",
@@ -1161,25 +1069,6 @@ fn check_attestation(a: &attestation::Model) -> Result<(), MutationError> {
                 ));
             }
         }
-    }
-    if let Some(hk) = hitrust {
-        Hitrust {
-            kind: hk,
-            certified_on: a.issued_on,
-            interim_submitted: a.interim_submitted_on,
-            bridge_on: a.hitrust_bridge_on,
-            revoked_on: a.withdrawn_on,
-        }
-        .validate()?;
-    }
-    if iso.is_some()
-        && let (Some(s), Some(w)) = (a.suspended_on, a.withdrawn_on)
-        && w < s
-    {
-        return Err(invalid(
-            "withdrawnOn",
-            "a withdrawal cannot precede the suspension",
-        ));
     }
     Ok(())
 }
