@@ -41,6 +41,11 @@ pub const CYCLE_MONTHS: u32 = 36;
 /// decision (ISO/IEC 17021-1:2015 9.6.2.2).
 pub const FIRST_SURVEILLANCE_MONTHS: u32 = 12;
 
+/// The longest an observed certificate (a vendor's) may run from its issue date to its expiry:
+/// a 3-year cycle, plus up to a year when it was reissued on a recertification decided before
+/// the previous expiry, whose dates it keeps (product rule, ISO/IEC 17021-1 9.6.3.2.3).
+pub const OBSERVED_MAX_MONTHS: u32 = 48;
+
 /// After expiry, the certification body may restore the certification within 6 months if the
 /// outstanding recertification activities are completed (ISO/IEC 17021-1:2015 9.6.3.2.5).
 pub const RESTORE_MONTHS: u32 = 6;
@@ -490,6 +495,16 @@ impl Certificate {
                              recertified (IAF MD 26): certify against 2022 as a new certificate",
                         ));
                     }
+                    if is_2013
+                        && d.on >= ISO27001_2013_NO_AUDITS_FROM
+                        && cert.transitioned.is_none_or(|t| t > d.on)
+                    {
+                        return Err(bad(
+                            &field,
+                            "no recertification against ISO/IEC 27001:2013 from 2024-05-01 \
+                             (IAF MD 26): record the transition first",
+                        ));
+                    }
                     let restore_until = months_or_max(prev.expires, RESTORE_MONTHS);
                     if d.on > restore_until {
                         return Err(bad(
@@ -660,6 +675,8 @@ impl Certificate {
         {
             s.status = CertificateStatus::Withdrawn;
             s.since = Some(w);
+            // Valid at most until the day before the withdrawal.
+            s.valid_until = w.pred_opt().map(|p| p.min(until));
             return s;
         }
         if on > until {
@@ -1063,12 +1080,13 @@ pub struct Hitrust {
     pub revoked_on: Option<NaiveDate>,
 }
 
-/// The r2 interim window: (opens, closes), both inclusive. It closes on the first anniversary
-/// of the certification date and opens 90 days before.
+/// The r2 interim window: (opens, closes), both inclusive, 90 days long. It closes on the first
+/// anniversary of the certification date (the interim is due "by" it, primer §6.4) and opens 89
+/// days before.
 pub fn hitrust_interim_window(certified_on: NaiveDate) -> (NaiveDate, NaiveDate) {
     let anniversary = months_or_max(certified_on, 12);
     (
-        days_back(anniversary, HITRUST_INTERIM_WINDOW_DAYS),
+        days_back(anniversary, HITRUST_INTERIM_WINDOW_DAYS - 1),
         anniversary,
     )
 }
@@ -1430,21 +1448,29 @@ impl AttestationFacts {
                     ));
                 }
             }
-            // The issue and expiry must be a possible certificate (17021-1 9.1.3.2).
-            Certificate::new(
-                standard,
-                edition,
-                &[],
-                &[CertDecision {
-                    kind: CertDecisionKind::Certification,
-                    on: self.issued_on,
-                    expires: Some(expires),
-                }],
-            )
-            .map_err(|e| match e {
-                DomainError::Invalid(f) => bad("expiresOn", f.message),
-                other => other,
-            })?;
+            // The issue and expiry must be a possible certificate. A cycle is at most 3 years
+            // (17021-1 9.1.3.2), but a recertification keeps the previous cycle's dates
+            // (9.6.3.2.3): a certificate reissued on a recertification decided before its old
+            // expiry may run up to 3 years past that expiry. Product rule: such a decision is
+            // taken in the last year of the old cycle, so an observed certificate expires at
+            // most 4 years after its issue date.
+            if expires <= self.issued_on {
+                return Err(bad(
+                    "expiresOn",
+                    "the expiry must come after the issue date",
+                ));
+            }
+            let limit = months_or_max(self.issued_on, OBSERVED_MAX_MONTHS);
+            if expires > limit {
+                return Err(bad(
+                    "expiresOn",
+                    format!(
+                        "a certificate expires at most 3 years after its certification decision \
+                         (4 after a recertification that kept the previous cycle's dates): \
+                         {limit} at the latest (ISO/IEC 17021-1 9.1.3.2, 9.6.3.2.3)"
+                    ),
+                ));
+            }
         }
         if soc2 {
             let Some(r) = self.soc2_report() else {
@@ -1540,8 +1566,14 @@ pub fn observed_iso_state(
     } else {
         AttestationStatus::Valid
     };
+    let valid_until = match status {
+        AttestationStatus::Pending => None,
+        // Valid at most until the day before the withdrawal.
+        AttestationStatus::Withdrawn => withdrawn.and_then(|w| w.pred_opt()).map(|p| p.min(until)),
+        _ => Some(until),
+    };
     AttestationState {
         status,
-        valid_until: (status != AttestationStatus::Pending).then_some(until),
+        valid_until,
     }
 }

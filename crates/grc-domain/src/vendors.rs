@@ -634,7 +634,7 @@ pub struct ComplianceSummary {
     pub not_assessed: u32,
     /// Vendors with ePHI access and no BAA in force.
     pub ephi_without_baa: u32,
-    /// Vendors whose BAA in force lacks a required term.
+    /// Vendors that need a BAA and whose BAA in force lacks a required term.
     pub baa_missing_terms: u32,
     /// Required attestations by state, over all assessed vendors.
     pub requirements_valid: u32,
@@ -660,7 +660,7 @@ impl ComplianceSummary {
         if ephi != EphiAccess::None && !c.baa.state.met() {
             self.ephi_without_baa += 1;
         }
-        if c.baa.state.met() && !c.baa.missing_terms.is_empty() {
+        if c.baa.required && c.baa.state.met() && !c.baa.missing_terms.is_empty() {
             self.baa_missing_terms += 1;
         }
         for r in &c.requirements {

@@ -352,6 +352,11 @@ fn c21_a_suspension_ending_in_withdrawal() {
     assert_eq!(status(&c, "2024-11-29"), S::Suspended);
     assert_eq!(status(&c, "2024-11-30"), S::Withdrawn);
     assert_eq!(status(&c, "2030-01-01"), S::Withdrawn);
+    // Valid at most until the day before the withdrawal.
+    assert_eq!(
+        c.status_on(d("2024-12-01")).valid_until,
+        Some(d("2024-11-29"))
+    );
     assert!(due(&c, "2024-12-01").is_empty());
     // Nothing can follow a withdrawal.
     ds.push(dec(D::SuspensionLifted, "2024-12-10", None));
@@ -483,6 +488,24 @@ fn c29_no_initial_audit_against_2013_from_2024_05_01() {
         &[certify("2024-05-02", "2027-05-01")],
     );
     assert!(refused.unwrap_err().contains("2024-05-01"));
+    // Nor a recertification decision against 2013 from that day, unless transitioned first.
+    let recert = iso2013(
+        &[],
+        &[
+            certify("2022-06-01", "2025-05-31"),
+            dec(D::Recertification, "2025-05-01", Some("2028-05-31")),
+        ],
+    );
+    assert!(recert.unwrap_err().contains("transition"));
+    let transitioned = iso2013(
+        &[],
+        &[
+            certify("2022-06-01", "2025-05-31"),
+            dec(D::Transition, "2025-04-01", None),
+            dec(D::Recertification, "2025-05-01", Some("2028-05-31")),
+        ],
+    );
+    assert!(transitioned.is_ok());
 }
 
 // --- The initial audit and the decision (9.3, 9.4, 9.1.3.2) ---
@@ -809,12 +832,12 @@ fn r2(certified: &str, interim: Option<&str>, bridge: Option<&str>) -> Hitrust {
 }
 
 #[test]
-fn h01_the_interim_window_is_the_90_days_before_the_first_anniversary() {
-    // Certified 2024-03-01: anniversary 2025-03-01; 90 days earlier (Feb 2025 has 28 days):
-    // 2024-12-01.
+fn h01_the_interim_window_is_the_90_days_ending_on_the_first_anniversary() {
+    // Certified 2024-03-01: anniversary 2025-03-01. The 90 days ending on it (Feb 2025 has 28
+    // days): 1 in March, 28 in February, 31 in January, 30 in December → from 2024-12-02.
     assert_eq!(
         hitrust_interim_window(d("2024-03-01")),
-        (d("2024-12-01"), d("2025-03-01"))
+        (d("2024-12-02"), d("2025-03-01"))
     );
 }
 
@@ -844,9 +867,9 @@ fn h03_r2_with_the_interim_one_day_late_lapses_after_the_anniversary() {
 
 #[test]
 fn h04_an_interim_before_the_window_opens_does_not_count() {
-    // Opens 2024-12-01: the day before is early.
-    assert!(r2("2024-03-01", Some("2024-12-01"), None).interim_in_window());
-    assert!(!r2("2024-03-01", Some("2024-11-30"), None).interim_in_window());
+    // Opens 2024-12-02: the day before is early.
+    assert!(r2("2024-03-01", Some("2024-12-02"), None).interim_in_window());
+    assert!(!r2("2024-03-01", Some("2024-12-01"), None).interim_in_window());
 }
 
 #[test]
@@ -874,11 +897,11 @@ fn h06_a_bridge_assessment_adds_90_days() {
 
 #[test]
 fn h07_r2_certified_on_a_leap_day() {
-    // Anniversary 2025-02-28 (clamped); window opens 90 days earlier: 2024-11-30; expiry
-    // 2026-02-28.
+    // Anniversary 2025-02-28 (clamped); the 90 days ending on it: 28 in February, 31 in
+    // January, 31 in December → from 2024-12-01; expiry 2026-02-28.
     assert_eq!(
         hitrust_interim_window(d("2024-02-29")),
-        (d("2024-11-30"), d("2025-02-28"))
+        (d("2024-12-01"), d("2025-02-28"))
     );
     assert_eq!(
         r2("2024-02-29", Some("2025-02-28"), None).valid_until(),

@@ -154,7 +154,9 @@ proptest! {
                 prop_assert!(has(&h, CertDecisionKind::Withdrawal, on));
             }
         }
-        if let Some(start) = s.cycle_start {
+        if let Some(start) = s.cycle_start
+            && s.status != CertificateStatus::Withdrawn
+        {
             prop_assert!(start <= on && start < s.valid_until.unwrap());
         }
     }

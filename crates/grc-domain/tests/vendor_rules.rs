@@ -351,18 +351,34 @@ mod facts {
 
     #[test]
     fn an_iso_attestation_is_a_possible_certificate() {
-        // 17021-1 9.1.3.2: issued 2024-05-01 → expiry at most 2027-05-01.
+        // 17021-1 9.1.3.2 and 9.6.3.2.3: a cycle is 3 years, and a certificate reissued on an
+        // early recertification keeps the old dates: issued 2025-03-01 on a recertification,
+        // expiring 2028-06-30 (3 years after the old expiry 2025-06-30) is possible. Product
+        // rule: at most 4 years after issue (2024-05-01 → 2028-05-01).
         let mut f = base(AK::Iso27001, "2024-05-01");
         assert!(f.validate().unwrap_err().to_string().contains("expiry"));
-        f.expires_on = Some(d("2027-05-02"));
-        assert!(f.validate().unwrap_err().to_string().contains("2027-05-01"));
-        f.expires_on = Some(d("2027-05-01"));
+        f.expires_on = Some(d("2028-05-02"));
+        assert!(f.validate().unwrap_err().to_string().contains("2028-05-01"));
+        f.expires_on = Some(d("2028-05-01"));
         f.validate().unwrap();
+        let mut recertified = base(AK::Iso27001, "2025-03-01");
+        recertified.expires_on = Some(d("2028-06-30"));
+        recertified.validate().unwrap();
+        f.expires_on = Some(d("2027-05-01"));
         let p = AttestationPolicy::default();
         assert_eq!(
             f.state_on(&p, d("2027-05-01")).status,
             AttestationStatus::Valid
         );
+        // Withdrawn: valid until the day before.
+        f.withdrawn_on = Some(d("2026-01-15"));
+        f.validate().unwrap();
+        let w = f.state_on(&p, d("2026-02-01"));
+        assert_eq!(
+            (w.status, w.valid_until),
+            (AttestationStatus::Withdrawn, Some(d("2026-01-14")))
+        );
+        f.withdrawn_on = None;
         // A 2013 certificate observed after the transition end (IAF MD 26).
         f.edition = Some(Edition::E2013);
         f.issued_on = d("2023-01-10");

@@ -922,6 +922,22 @@ async fn transition_2013(backend: Backend) {
                 "restorableUntil": null, "since": "2025-11-01", "restored": false })
     );
     assert_eq!(d, json!([]));
+    // A list judged on 2025-10-31 shows it active, and its computed fields default to that
+    // date (today it is expired): what the filter saw.
+    let l = app
+        .gql(
+            cm,
+            None,
+            "{ certificates(status: ACTIVE, on: \"2025-10-31\") { nodes { id status { status } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        l.data()["certificates"]["nodes"],
+        json!([{ "id": id, "status": { "status": "ACTIVE" } }]),
+        "{:?}",
+        l.body
+    );
 
     // A 2022 certificate with the same dates is unaffected.
     let other = create(&app, cm, iso27001("T-2022")).await["id"].clone();

@@ -511,8 +511,9 @@ async fn attestation_validity(backend: Backend) {
     .await;
     assert_eq!(n["node"]["bridgeCapped"], true);
 
-    // HITRUST r2 certified 2024-03-15: first anniversary 2025-03-15, the interim window
-    // 2024-12-15 (90 days before) to 2025-03-15. Submitted on the last day: valid the 2 years,
+    // HITRUST r2 certified 2024-03-15: first anniversary 2025-03-15, the interim window the 90
+    // days ending on it (15 in March, 28 in February, 31 in January, 16 in December):
+    // 2024-12-16 to 2025-03-15. Submitted on the last day: valid the 2 years,
     // through 2026-03-15. One day late: valid only through the anniversary.
     let r2 = |interim: &str| {
         json!({ "vendorId": v, "kind": "HITRUST_R2", "title": "HITRUST r2", "issuer": "HITRUST",
@@ -526,7 +527,7 @@ async fn attestation_validity(backend: Backend) {
     assert_eq!(n["node"]["interimInWindow"], true);
     assert_eq!(
         n["node"]["interimWindow"],
-        json!({ "opens": "2024-12-15", "closes": "2025-03-15" })
+        json!({ "opens": "2024-12-16", "closes": "2025-03-15" })
     );
     assert_eq!(
         validity(&app, cm, &on_time, "2026-03-15").await,
@@ -832,7 +833,7 @@ async fn bad_input(backend: Backend) {
             "createAttestation",
             CREATE_ATT,
             json!({ "vendorId": v, "kind": "ISO27001", "title": "ISO", "edition": "2022",
-                    "issuedOn": "2024-01-10", "expiresOn": "2027-01-11" }),
+                    "issuedOn": "2024-01-10", "expiresOn": "2028-01-11" }),
             "expiresOn",
         ),
         (
@@ -908,12 +909,13 @@ async fn bad_input(backend: Backend) {
             "{name} changed data"
         );
     }
-    // An ISO expiry exactly 3 years after the decision is accepted.
+    // An ISO expiry 4 years after the issue date is accepted (the most a certificate reissued on
+    // an early recertification can run, keeping the old cycle's dates: 17021-1 9.6.3.2.3).
     attest(
         &app,
         cm,
         json!({ "vendorId": v, "kind": "ISO27001", "title": "ISO", "edition": "2022",
-                "issuedOn": "2024-01-10", "expiresOn": "2027-01-10" }),
+                "issuedOn": "2024-01-10", "expiresOn": "2028-01-10" }),
     )
     .await;
     // An update breaking a rule changes nothing either.
@@ -1296,7 +1298,9 @@ async fn transition_2013(backend: Backend) {
         node(id: $id) { ... on Vendor { compliance(on: $on, windowDays: 0) { status requirements { state validUntil } } } }
         a: node(id: $att) { ... on Attestation { status(on: $on) { status validUntil } } }
         vendorCompliance(on: $on, windowDays: 0) { vendors compliant nonCompliant requirementsExpired }
-        vendors(compliance: NON_COMPLIANT, on: $on, first: 10) { nodes { id } } }";
+        vendors(compliance: NON_COMPLIANT, on: $on, first: 10) { nodes { id } }
+        ok: vendors(compliance: COMPLIANT, on: $on, windowDays: 0, first: 10) {
+          nodes { compliance { status } } } }";
     // On 2025-10-30, with no expiring window, the vendor is compliant; the certificate is
     // valid through 2025-10-31 (its last day, when a window of 0 days already calls it
     // expiring).
@@ -1312,6 +1316,12 @@ async fn transition_2013(backend: Backend) {
     assert_eq!(before["node"]["compliance"]["status"], "COMPLIANT");
     assert_eq!(before["vendorCompliance"]["compliant"], 1);
     assert_eq!(before["vendors"]["nodes"], json!([]));
+    // The listed vendor's own compliance field is judged on the list's date and window, so it
+    // shows what the filter saw (today it would be expired).
+    assert_eq!(
+        before["ok"]["nodes"],
+        json!([{ "compliance": { "status": "COMPLIANT" } }])
+    );
     let last = read(
         &app,
         cm,
@@ -1338,4 +1348,5 @@ async fn transition_2013(backend: Backend) {
     assert_eq!(after["vendorCompliance"]["nonCompliant"], 1);
     assert_eq!(after["vendorCompliance"]["requirementsExpired"], 1);
     assert_eq!(after["vendors"]["nodes"], json!([{ "id": v }]));
+    assert_eq!(after["ok"]["nodes"], json!([]));
 }

@@ -347,6 +347,9 @@ pub struct Certificate {
     /// Oldest first.
     pub(crate) decisions: Arc<Vec<certificate_decision::Model>>,
     pub(crate) life: Arc<Result<dom::Certificate, DomainError>>,
+    /// The date a list judged it on (its `on`): the computed fields default to it, so they
+    /// show what the list's filters saw.
+    pub(crate) judged_on: Option<NaiveDate>,
 }
 
 impl Certificate {
@@ -361,6 +364,7 @@ impl Certificate {
             audits: Arc::new(audits),
             decisions: Arc::new(decisions),
             life: Arc::new(life),
+            judged_on: None,
         }
     }
 
@@ -582,15 +586,15 @@ impl Certificate {
         tx.commit().await.map_err(StoreErrorExt)?;
         Ok(e)
     }
-    /// The status on `on` (default today, UTC), computed from the recorded audits and
+    /// The status on `on` (default: the list's `on`, else today, UTC), computed from the recorded audits and
     /// decisions.
     async fn status(&self, on: Option<NaiveDate>) -> Result<CertificateState> {
-        self.state_on(on.unwrap_or_else(today))
+        self.state_on(on.or(self.judged_on).unwrap_or_else(today))
     }
-    /// What falls due as of `on` (default today, UTC), by due date: every obligation of the
+    /// What falls due as of `on` (default: the list's `on`, else today, UTC), by due date: every obligation of the
     /// cycle in effect not yet met. Empty once withdrawn, or expired past the restore window.
     async fn next_due_events(&self, on: Option<NaiveDate>) -> Result<Vec<CertificateDueEvent>> {
-        self.due_on(on.unwrap_or_else(today))
+        self.due_on(on.or(self.judged_on).unwrap_or_else(today))
     }
     /// Whether the first surveillance audit ended by the initial decision + 12 months
     /// (17021-1 9.6.2.2); null while none is recorded.
@@ -613,7 +617,8 @@ impl Certificate {
             .map(CertificationDecision)
             .collect()
     }
-    /// The audits, the decisions and what falls due as of `on` (default today), by date
+    /// The audits, the decisions and what falls due as of `on` (default: the list's `on`, else
+    /// today), by date
     /// (audits before decisions before due events on one day).
     async fn timeline(&self, on: Option<NaiveDate>) -> Result<Vec<CertificateTimelineEntry>> {
         let mut out: Vec<(u8, CertificateTimelineEntry)> = Vec::new();
@@ -641,7 +646,7 @@ impl Certificate {
                 },
             ));
         }
-        for d in self.due_on(on.unwrap_or_else(today))? {
+        for d in self.due_on(on.or(self.judged_on).unwrap_or_else(today))? {
             out.push((
                 2,
                 CertificateTimelineEntry {
@@ -908,7 +913,8 @@ impl CertificatesQuery {
         let all = with_history(&tx, rows).await.map_err(StoreErrorExt)?;
         tx.commit().await.map_err(StoreErrorExt)?;
         let mut kept = Vec::with_capacity(all.len());
-        for c in all {
+        for mut c in all {
+            c.judged_on = Some(on);
             if status.is_some() || expiring_before.is_some() {
                 let s = c.state_on(on)?;
                 if status.is_some_and(|x| x != s.status) {

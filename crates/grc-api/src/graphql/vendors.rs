@@ -269,6 +269,9 @@ pub(crate) struct Shared {
     scope: TenantScope,
     policy: OnceCell<Arc<Policy>>,
     graph: OnceCell<Arc<Graph>>,
+    /// The date and window a compliance-filtered list was judged on: the vendors' own
+    /// `compliance` field defaults to them, so it shows what the filter saw.
+    judged: Option<(NaiveDate, u32)>,
 }
 
 /// The tenant's subcontractor edges with the services.
@@ -289,6 +292,19 @@ impl Shared {
             scope,
             policy: p,
             graph: OnceCell::new(),
+            judged: None,
+        })
+    }
+
+    /// As [`Shared::new`], for a list filtered on compliance judged on `on` with `window`.
+    fn judged(scope: TenantScope, policy: Policy, on: NaiveDate, window: u32) -> Arc<Self> {
+        let p = OnceCell::new();
+        let _ = p.set(Arc::new(policy));
+        Arc::new(Self {
+            scope,
+            policy: p,
+            graph: OnceCell::new(),
+            judged: Some((on, window)),
         })
     }
 
@@ -601,10 +617,14 @@ impl Vendor {
         on: Option<NaiveDate>,
         window_days: Option<i32>,
     ) -> Result<VendorCompliance> {
-        let on = on.unwrap_or_else(today);
         let c = self.group.children(ctx).await?;
         let policy = self.group.shared.policy(ctx).await?;
-        let window = policy.window(window_days)?;
+        let judged = self.group.shared.judged;
+        let on = on.or(judged.map(|j| j.0)).unwrap_or_else(today);
+        let window = match (window_days, judged) {
+            (None, Some((_, w))) => w,
+            _ => policy.window(window_days)?,
+        };
         let atts: &[attestation::Model] = c
             .attestations
             .get(&self.row.id)
@@ -1003,7 +1023,9 @@ pub struct VendorsQuery;
 #[Object]
 impl VendorsQuery {
     /// The vendor register, oldest first. `compliance` keeps the vendors with that status on
-    /// `on` (default today), computed with the tenant's policy and window.
+    /// `on` (default today), computed with the tenant's policy and `windowDays` (default the
+    /// policy's); the listed vendors' `compliance` field then defaults to the same date and
+    /// window.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn vendors(
@@ -1019,6 +1041,7 @@ impl VendorsQuery {
         search: Option<String>,
         compliance: Option<ComplianceStatus>,
         on: Option<NaiveDate>,
+        window_days: Option<i32>,
     ) -> Result<Connection<String, Vendor, ConnectionFields>> {
         let az = authorize(ctx, Operation::ReadVendors)?;
         let req = page_args(first, after, last, before)?;
@@ -1070,8 +1093,9 @@ impl VendorsQuery {
         let (policy, inputs, all) = load.await.map_err(StoreErrorExt)?;
         tx.commit().await.map_err(StoreErrorExt)?;
         let policy = Policy::of(policy.as_ref());
+        let window = policy.window(window_days)?;
         let mut keep: HashSet<Uuid> = HashSet::new();
-        compute_all(&inputs, &policy, on, policy.window_days, |v, _, c| {
+        compute_all(&inputs, &policy, on, window, |v, _, c| {
             if status_out(c.status) == wanted {
                 keep.insert(v.id);
             }
@@ -1098,7 +1122,7 @@ impl VendorsQuery {
         let total = u64::try_from(rows.len()).unwrap_or(u64::MAX);
         let page = page_in_memory(rows, |v| v.id, &req);
         let group = Group::new(
-            Shared::new(az.scope, Some(policy)),
+            Shared::judged(az.scope, policy, on, window),
             page.items.iter().cloned(),
         );
         Ok(build(
