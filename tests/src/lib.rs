@@ -87,9 +87,22 @@ async fn pg_prepare(admin: &DatabaseConnection) {
                 ))
                 .await
                 .unwrap();
+            // Only databases left over from runs at least an hour old: another test process
+            // (nextest runs one per test) may have just created its own and not yet connected.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
             for r in rows {
                 let name: String = r.try_get("", "datname").unwrap();
-                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+                let created = name
+                    .strip_prefix("grc_t_")
+                    .and_then(|rest| rest.split('_').next())
+                    .and_then(|secs| secs.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if created + 3600 < now {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+                }
             }
         })
         .await;
@@ -144,7 +157,12 @@ impl TestDb {
                     .await
                     .expect("PostgreSQL must be running for the tests (see README)");
                 pg_prepare(&root).await;
-                let db = format!("grc_t_{}", uuid::Uuid::new_v4().simple());
+                // Named with its creation time, so that clean-up leaves young databases alone.
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let db = format!("grc_t_{secs}_{}", uuid::Uuid::new_v4().simple());
                 root.execute_unprepared(&format!("CREATE DATABASE \"{db}\" OWNER grc_test_owner"))
                     .await
                     .unwrap();

@@ -13,7 +13,7 @@
 
 use super::common::{
     actor_user, checked_date, checked_text, conflict, free_text, invalid, member_owner, new_owner,
-    not_found, optional_text, require_edit, settle, stored_enum,
+    not_found, optional_text, require_edit, settle, stored_enum, today, user_id,
 };
 use super::connection::{ConnectionFields, PageArgs, build, wants_total};
 use super::ids::{Kind, decode_kind, encode};
@@ -37,10 +37,6 @@ use uuid::Uuid;
 const TEXT: usize = 20_000;
 const MAX_AUDITORS: usize = 20;
 const MAX_ATTENDEES: usize = 50;
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
 
 stored_enum!(
     /// An internal audit's state.
@@ -96,10 +92,6 @@ stored_enum!(
         Completed = "completed",
     }
 );
-
-fn user_id(u: Option<Uuid>) -> Option<ID> {
-    u.map(|u| encode(Kind::User, u))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Object types

@@ -15,9 +15,9 @@
 
 use super::common::{
     checked_date, checked_text, conflict, free_text, invalid, member_owner, not_found,
-    optional_text, settle, stored_enum,
+    optional_text, settle, stored_enum, today, user_id,
 };
-use super::connection::{ConnectionFields, PageArgs, build};
+use super::connection::{ConnectionFields, PageArgs, build, page_in_memory};
 use super::evidence::{Evidence, check_upload, store_upload};
 use super::ids::{Kind, decode_kind, encode};
 use super::isms::SoaVersion;
@@ -33,7 +33,7 @@ use grc_domain::DomainError;
 use grc_domain::authz::Operation;
 use grc_domain::certification as dom;
 use grc_store::entity::vendors::{certificate, certificate_audit, certificate_decision};
-use grc_store::{Page, PageRequest, StoreError, TenantTx};
+use grc_store::{StoreError, TenantTx};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,11 +43,6 @@ const TEXT: usize = 20_000;
 const MAX_SITES: usize = 100;
 const MAX_AUDITORS: usize = 20;
 const MAX_FINDINGS: i32 = 10_000;
-
-/// The UTC calendar date, the default date of every computed field.
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
 
 stored_enum!(
     /// The certified standard.
@@ -173,10 +168,6 @@ pub enum CertificateTimelineKind {
     Decision,
     /// An obligation that falls due (from `nextDueEvents`).
     Due,
-}
-
-fn user_id(u: Option<Uuid>) -> Option<ID> {
-    u.map(|u| encode(Kind::User, u))
 }
 
 fn strings_of(text: &str) -> Vec<String> {
@@ -350,6 +341,8 @@ pub struct Certificate {
     /// The date a list judged it on (its `on`): the computed fields default to it, so they
     /// show what the list's filters saw.
     pub(crate) judged_on: Option<NaiveDate>,
+    /// The document, when loaded with the page (`None`: not loaded, looked up on demand).
+    pub(crate) document: Option<Option<Evidence>>,
 }
 
 impl Certificate {
@@ -365,6 +358,7 @@ impl Certificate {
             decisions: Arc::new(decisions),
             life: Arc::new(life),
             judged_on: None,
+            document: None,
         }
     }
 
@@ -577,6 +571,9 @@ impl Certificate {
         let Some(id) = self.row.document_id else {
             return Ok(None);
         };
+        if let Some(loaded) = &self.document {
+            return Ok(loaded.clone());
+        }
         let az = authorize(ctx, Operation::ReadIsms)?;
         let tx = store(ctx)
             .tenant_tx(az.scope)
@@ -772,12 +769,18 @@ async fn with_history(
     for d in tx.certificate_decisions_of(&ids).await? {
         decisions.entry(d.certificate_id).or_default().push(d);
     }
+    // The page's documents in one load (none when no certificate has one).
+    let doc_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.document_id).collect();
+    let docs = super::attestations::load_docs(tx, &doc_ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let a = audits.remove(&row.id).unwrap_or_default();
             let d = decisions.remove(&row.id).unwrap_or_default();
-            Certificate::new(row, a, d)
+            let document = row.document_id.map(|id| docs.get(&id).cloned());
+            let mut c = Certificate::new(row, a, d);
+            c.document = Some(document.flatten());
+            c
         })
         .collect())
 }
@@ -818,41 +821,6 @@ pub(crate) async fn resolve_node(
     .await
     .map_err(StoreErrorExt)?;
     Ok(node)
-}
-
-/// One page of `items` (sorted by id, ascending) for a keyset request on the id.
-fn page_in_memory<T>(items: Vec<T>, key: impl Fn(&T) -> Uuid, req: &PageRequest<Uuid>) -> Page<T> {
-    match req {
-        PageRequest::Forward { first, after } => {
-            let mut rows: Vec<T> = items
-                .into_iter()
-                .filter(|x| after.is_none_or(|a| key(x) > a))
-                .collect();
-            let n = usize::try_from(*first).unwrap_or(usize::MAX);
-            let more = rows.len() > n;
-            rows.truncate(n);
-            Page {
-                items: rows,
-                has_next_page: more,
-                has_previous_page: after.is_some(),
-            }
-        }
-        PageRequest::Backward { last, before } => {
-            let mut rows: Vec<T> = items
-                .into_iter()
-                .filter(|x| before.is_none_or(|b| key(x) < b))
-                .collect();
-            let n = usize::try_from(*last).unwrap_or(usize::MAX);
-            let more = rows.len() > n;
-            let skip = rows.len().saturating_sub(n);
-            rows.drain(..skip);
-            Page {
-                items: rows,
-                has_next_page: before.is_some(),
-                has_previous_page: more,
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,6 +39,16 @@ macro_rules! stored_enum {
 }
 pub(crate) use stored_enum;
 
+/// Today's date (UTC): the default "on" of every computed date field.
+pub(crate) fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// A member's `User` id, if any.
+pub(crate) fn user_id(u: Option<Uuid>) -> Option<ID> {
+    u.map(|u| super::ids::encode(Kind::User, u))
+}
+
 /// Splits a mutation's outcome into its payload fields and user errors.
 pub(crate) fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)> {
     match r {

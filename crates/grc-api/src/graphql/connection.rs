@@ -5,6 +5,7 @@ use crate::errors::{ErrorCode, gql_error};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{OutputType, SimpleObject};
 use grc_store::{Page, PageRequest};
+use uuid::Uuid;
 
 /// At most this many items a page.
 pub const MAX_PAGE: i32 = 100;
@@ -96,6 +97,45 @@ pub fn build<T: OutputType>(
 /// Whether the query selected `totalCount` on this field (so the COUNT is only run when asked).
 pub fn wants_total(ctx: &async_graphql::Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
+}
+
+/// Pages items already in ascending id order in memory, the way the store pages in SQL.
+pub(crate) fn page_in_memory<T>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+    req: &PageRequest<Uuid>,
+) -> Page<T> {
+    match req {
+        PageRequest::Forward { first, after } => {
+            let limit = usize::try_from(*first).unwrap_or(usize::MAX);
+            let mut rest: Vec<T> = items
+                .into_iter()
+                .filter(|i| after.is_none_or(|a| id(i) > a))
+                .collect();
+            let more = rest.len() > limit;
+            rest.truncate(limit);
+            Page {
+                items: rest,
+                has_next_page: more,
+                has_previous_page: after.is_some(),
+            }
+        }
+        PageRequest::Backward { last, before } => {
+            let limit = usize::try_from(*last).unwrap_or(usize::MAX);
+            let mut rest: Vec<T> = items
+                .into_iter()
+                .filter(|i| before.is_none_or(|b| id(i) < b))
+                .collect();
+            let more = rest.len() > limit;
+            let cut = rest.len().saturating_sub(limit);
+            let items = rest.split_off(cut);
+            Page {
+                items,
+                has_next_page: before.is_some(),
+                has_previous_page: more,
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use super::common::{
     actor_user, checked_date, checked_text, conflict, free_text, invalid, not_found, require_edit,
-    settle,
+    settle, today,
 };
 use super::connection::{ConnectionFields, PageArgs, build, wants_total};
 use super::ids::{Kind, decode_kind, encode};
@@ -49,11 +49,6 @@ fn files<'a>(ctx: &Context<'a>) -> Result<&'a EvidenceFiles> {
         tracing::error!("evidence files are not available in this request");
         gql_error(ErrorCode::Internal, "internal error")
     })
-}
-
-/// The UTC calendar date, against which expiry is judged.
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 /// Whether evidence that expires on `expires_on` has expired on `today`: it is valid through

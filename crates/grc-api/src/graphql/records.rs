@@ -12,7 +12,7 @@
 use super::catalog::Control;
 use super::common::{
     actor_user, checked_date, checked_text, conflict, free_text, invalid, member_owner, new_owner,
-    not_found, require_edit, settle,
+    not_found, require_edit, settle, today, user_id,
 };
 use super::connection::{ConnectionFields, PageArgs, build, wants_total};
 use super::ids::{Kind, cursor, decode_cursor, decode_kind, encode};
@@ -33,10 +33,6 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
 
 /// A controlled document's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -96,10 +92,6 @@ fn stored_kind(s: &str) -> DocumentKind {
 
 fn stored_direction(s: &str) -> rules::ObjectiveDirection {
     rules::ObjectiveDirection::parse(s).unwrap_or(rules::ObjectiveDirection::AtLeast)
-}
-
-fn user_id(id: Option<Uuid>) -> Option<ID> {
-    id.map(|u| encode(Kind::User, u))
 }
 
 /// The catalog view, loaded at most once for a page of documents.

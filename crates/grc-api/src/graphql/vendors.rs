@@ -16,9 +16,9 @@
 use super::attestations::{Attestation, Baa, Docs, attestation_state, domain_baa, load_docs};
 use super::common::{
     checked_text, conflict, free_text, invalid, not_found, optional_text, require_edit,
-    saved_owner, settle, stored_enum,
+    saved_owner, settle, stored_enum, today, user_id,
 };
-use super::connection::{ConnectionFields, PageArgs, build, wants_total};
+use super::connection::{ConnectionFields, PageArgs, build, page_in_memory, wants_total};
 use super::ids::{Kind, decode_kind, encode};
 use super::query::page_cost;
 use super::{Authorized, authorize, store};
@@ -30,9 +30,7 @@ use grc_domain::authz::Operation;
 use grc_domain::certification::AttestationPolicy;
 use grc_domain::vendors as vdom;
 use grc_store::entity::vendors::{attestation, baa, vendor, vendor_policy};
-use grc_store::{
-    ComplianceInputs, Page, PageRequest, StoreError, TenantScope, TenantTx, VendorFilter,
-};
+use grc_store::{ComplianceInputs, PageRequest, StoreError, TenantScope, TenantTx, VendorFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -46,10 +44,6 @@ const MAX_CONTACTS: usize = 20;
 /// The expiring window when the tenant has not set one.
 pub const DEFAULT_WINDOW_DAYS: u32 = 30;
 const MAX_WINDOW_DAYS: i32 = 365;
-
-pub(crate) fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
 
 stored_enum!(
     /// How much of the tenant's ePHI a vendor can reach.
@@ -120,10 +114,6 @@ stored_enum!(
         NotAssessed = "not-assessed",
     }
 );
-
-fn user_id(u: Option<Uuid>) -> Option<ID> {
-    u.map(|u| encode(Kind::User, u))
-}
 
 // ---------------------------------------------------------------------------------------------
 // The policy
@@ -968,45 +958,6 @@ pub(crate) fn page_args(
         before,
     }
     .into_request(|k| Uuid::try_parse(k).ok())
-}
-
-/// Pages items already in ascending id order in memory, the way the store pages in SQL.
-pub(crate) fn page_in_memory<T>(
-    items: Vec<T>,
-    id: impl Fn(&T) -> Uuid,
-    req: &PageRequest<Uuid>,
-) -> Page<T> {
-    match req {
-        PageRequest::Forward { first, after } => {
-            let limit = usize::try_from(*first).unwrap_or(usize::MAX);
-            let mut rest: Vec<T> = items
-                .into_iter()
-                .filter(|i| after.is_none_or(|a| id(i) > a))
-                .collect();
-            let more = rest.len() > limit;
-            rest.truncate(limit);
-            Page {
-                items: rest,
-                has_next_page: more,
-                has_previous_page: after.is_some(),
-            }
-        }
-        PageRequest::Backward { last, before } => {
-            let limit = usize::try_from(*last).unwrap_or(usize::MAX);
-            let mut rest: Vec<T> = items
-                .into_iter()
-                .filter(|i| before.is_none_or(|b| id(i) < b))
-                .collect();
-            let more = rest.len() > limit;
-            let cut = rest.len().saturating_sub(limit);
-            let items = rest.split_off(cut);
-            Page {
-                items,
-                has_next_page: before.is_some(),
-                has_previous_page: more,
-            }
-        }
-    }
 }
 
 /// Whether a name matches a search the way the store's does (case-insensitive substring).
