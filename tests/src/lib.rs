@@ -421,3 +421,34 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// What the feature modules' tests share for GraphQL mutations and their payloads.
+pub mod gql {
+    use super::TestApp;
+    use serde_json::{Value, json};
+
+    /// Runs a mutation and returns its payload, asserting there was no top-level error.
+    pub async fn run(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
+        let a = app.gql(token, None, query, vars).await;
+        assert!(a.body["errors"].is_null(), "{name}: {:?}", a.body);
+        a.data()[name].clone()
+    }
+
+    /// Runs a mutation that must succeed and returns its payload.
+    pub async fn ok(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
+        let p = run(app, token, name, query, vars).await;
+        assert_eq!(p["userErrors"], json!([]), "{name}: {p:?}");
+        p
+    }
+
+    /// The first user error's code.
+    pub fn code(p: &Value) -> &str {
+        p["userErrors"][0]["code"].as_str().unwrap_or("none")
+    }
+
+    /// The top-level error code of a request.
+    pub async fn top_code(app: &TestApp, token: &str, query: &str, vars: Value) -> String {
+        let a = app.gql(token, None, query, vars).await;
+        a.code().unwrap_or("none").to_owned()
+    }
+}

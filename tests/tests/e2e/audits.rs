@@ -6,6 +6,7 @@
 use chrono::{Days, NaiveDate, Utc};
 use grc_domain::isms::DocumentState;
 use grc_domain::tenancy::Role;
+use grc_e2e::gql::{code, ok, run, top_code};
 use grc_e2e::{Backend, Fixture, TestApp, both_backends, global_id};
 use grc_store::TenantScope;
 use serde_json::{Value, json};
@@ -31,31 +32,6 @@ fn day(d: NaiveDate) -> String {
 async fn insert_isms(app: &TestApp, token: &str, name: &str) -> Uuid {
     let (id, _) = super::isms::create_isms(app, token, name, None).await;
     grc_e2e::decode_global_id(&id)
-}
-
-/// Runs a mutation and returns its payload, asserting there was no top-level error.
-async fn run(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
-    let a = app.gql(token, None, query, vars).await;
-    assert!(a.body["errors"].is_null(), "{name}: {:?}", a.body);
-    a.data()[name].clone()
-}
-
-/// Runs a mutation that must succeed and returns its payload.
-async fn ok(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
-    let p = run(app, token, name, query, vars).await;
-    assert_eq!(p["userErrors"], json!([]), "{name}: {p:?}");
-    p
-}
-
-/// The first user error's code.
-fn code(p: &Value) -> &str {
-    p["userErrors"][0]["code"].as_str().unwrap_or("none")
-}
-
-/// The top-level error code of a request.
-async fn top_code(app: &TestApp, token: &str, query: &str, vars: Value) -> String {
-    let a = app.gql(token, None, query, vars).await;
-    a.code().unwrap_or("none").to_owned()
 }
 
 const PROGRAMME: &str =

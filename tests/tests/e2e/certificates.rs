@@ -6,6 +6,7 @@
 
 use chrono::{Days, Utc};
 use grc_domain::tenancy::Role;
+use grc_e2e::gql::{ok, run, top_code};
 use grc_e2e::{Answer, Backend, Fixture, TestApp, both_backends};
 use reqwest::multipart::{Form, Part};
 use sea_orm::{ConnectionTrait, Statement};
@@ -92,20 +93,6 @@ async fn fixture(app: &TestApp, slug: &str) -> Fixture {
     .await
 }
 
-/// Runs a mutation and returns its payload, asserting there was no top-level error.
-async fn run(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
-    let a = app.gql(token, None, query, vars).await;
-    assert!(a.body["errors"].is_null(), "{name}: {:?}", a.body);
-    a.data()[name].clone()
-}
-
-/// Runs a mutation that must succeed and returns its payload.
-async fn ok(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
-    let p = run(app, token, name, query, vars).await;
-    assert_eq!(p["userErrors"], json!([]), "{name}: {p:?}");
-    p
-}
-
 /// A mutation that must be refused: its first user error's code and field (after `input`).
 async fn refused(
     app: &TestApp,
@@ -122,12 +109,6 @@ async fn refused(
         e["field"][1].as_str().unwrap_or("").to_owned(),
         e["message"].as_str().unwrap().to_owned(),
     )
-}
-
-/// The top-level error code of a request.
-async fn top_code(app: &TestApp, token: &str, query: &str, vars: Value) -> String {
-    let a = app.gql(token, None, query, vars).await;
-    a.code().unwrap_or("none").to_owned()
 }
 
 async fn create(app: &TestApp, token: &str, input: Value) -> Value {

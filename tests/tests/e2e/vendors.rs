@@ -5,6 +5,7 @@
 //! isolation for every query, mutation and node kind.
 
 use grc_domain::tenancy::Role;
+use grc_e2e::gql::{code, ok, run, top_code};
 use grc_e2e::{Backend, Fixture, TestApp, both_backends, global_id};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -19,36 +20,11 @@ both_backends! {
     another_tenant_neither_sees_nor_changes_vendors => isolation;
 }
 
-/// Runs a mutation and returns its payload, asserting there was no top-level error.
-async fn run(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
-    let a = app.gql(token, None, query, vars).await;
-    assert!(a.body["errors"].is_null(), "{name}: {:?}", a.body);
-    a.data()[name].clone()
-}
-
-/// Runs a mutation that must succeed and returns its payload.
-async fn ok(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
-    let p = run(app, token, name, query, vars).await;
-    assert_eq!(p["userErrors"], json!([]), "{name}: {p:?}");
-    p
-}
-
 /// A query that must succeed; its data.
 async fn read(app: &TestApp, token: &str, query: &str, vars: Value) -> Value {
     let a = app.gql(token, None, query, vars).await;
     assert!(a.body["errors"].is_null(), "{:?}", a.body);
     a.data().clone()
-}
-
-/// The first user error's code.
-fn code(p: &Value) -> &str {
-    p["userErrors"][0]["code"].as_str().unwrap_or("none")
-}
-
-/// The top-level error code of a request.
-async fn top_code(app: &TestApp, token: &str, query: &str, vars: Value) -> String {
-    let a = app.gql(token, None, query, vars).await;
-    a.code().unwrap_or("none").to_owned()
 }
 
 const CREATE_VENDOR: &str = "mutation($i: CreateVendorInput!) { createVendor(input: $i) {
