@@ -104,25 +104,7 @@ impl TierRequirements {
     /// Checks the requirements: at most 10 per tier, each with 1 to 10 distinct kinds.
     pub fn validate(&self) -> Result<(), DomainError> {
         for (t, reqs) in self.tiers.iter().enumerate() {
-            if reqs.len() > 10 {
-                return Err(DomainError::invalid(
-                    &format!("tiers.{t}"),
-                    "at most 10 requirements per tier",
-                ));
-            }
-            for (r, req) in reqs.iter().enumerate() {
-                let field = format!("tiers.{t}.{r}");
-                if req.any_of.is_empty() || req.any_of.len() > 10 {
-                    return Err(DomainError::invalid(
-                        &field,
-                        "a requirement lists 1 to 10 kinds",
-                    ));
-                }
-                let distinct: HashSet<_> = req.any_of.iter().collect();
-                if distinct.len() != req.any_of.len() {
-                    return Err(DomainError::invalid(&field, "a kind is listed twice"));
-                }
-            }
+            check_requirements(&format!("tiers.{t}"), reqs)?;
         }
         Ok(())
     }
@@ -134,6 +116,31 @@ impl TierRequirements {
             _ => &[],
         }
     }
+}
+
+/// Checks one tier's requirements (at most 10, each with 1 to 10 distinct kinds); `field` names
+/// the list in errors, its items are `field.N`.
+pub fn check_requirements(field: &str, reqs: &[Requirement]) -> Result<(), DomainError> {
+    if reqs.len() > 10 {
+        return Err(DomainError::invalid(
+            field,
+            "at most 10 requirements per tier",
+        ));
+    }
+    for (r, req) in reqs.iter().enumerate() {
+        let at = format!("{field}.{r}");
+        if req.any_of.is_empty() || req.any_of.len() > 10 {
+            return Err(DomainError::invalid(
+                &at,
+                "a requirement lists 1 to 10 kinds",
+            ));
+        }
+        let distinct: HashSet<_> = req.any_of.iter().collect();
+        if distinct.len() != req.any_of.len() {
+            return Err(DomainError::invalid(&at, "a kind is listed twice"));
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -885,6 +885,24 @@ async fn bad_input(backend: Backend) {
             "{name} changed data"
         );
     }
+    // A kind listed twice in a tier's requirement: the error names the input's position (the
+    // one tier given, its second requirement), not the tier's number, and nothing is saved.
+    let p = run(
+        &app,
+        cm,
+        "setVendorPolicy",
+        SET_POLICY,
+        json!({ "i": { "tiers": [{ "tier": 3, "requirements": [
+            { "anyOf": ["QUESTIONNAIRE"] }, { "anyOf": ["PEN_TEST", "PEN_TEST"] }] }] } }),
+    )
+    .await;
+    assert_eq!(code(&p), "BAD_USER_INPUT", "{p:?}");
+    assert_eq!(
+        p["userErrors"][0]["field"],
+        json!(["input", "tiers", "0", "requirements", "1"]),
+        "{p:?}"
+    );
+    assert_eq!(read(&app, cm, counts_q, json!({})).await, counts);
     // An ISO expiry 4 years after the issue date is accepted (the most a certificate reissued on
     // an early recertification can run, keeping the old cycle's dates: 17021-1 9.6.3.2.3).
     attest(

@@ -1715,7 +1715,9 @@ impl VendorsMutation {
                                 .filter_map(|k| vdom::RequirementKind::parse(k.as_str()))
                                 .collect(),
                         })
-                        .collect();
+                        .collect::<Vec<_>>();
+                    // Errors name the input's position, not the tier number.
+                    vdom::check_requirements(&format!("tiers.{i}.requirements"), &reqs)?;
                     let idx = usize::try_from(t.tier - 1).unwrap_or(0);
                     if let Some(slot) = p.requirements.tiers.get_mut(idx) {
                         *slot = reqs;
