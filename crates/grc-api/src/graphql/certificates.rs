@@ -1567,12 +1567,7 @@ impl CertificatesMutation {
                 let mut tx = store(ctx).tenant_tx(az.scope).await?;
                 let row = certificate_of(&tx, &input.id, "id").await?;
                 let (audits, decisions) = history_of(&tx, row.id).await?;
-                for d in &decisions {
-                    tx.delete_certificate_decision(d.id).await?;
-                }
-                for a in &audits {
-                    tx.delete_certificate_audit(a.id).await?;
-                }
+                tx.delete_certificate_history(row.id).await?;
                 if !tx.delete_certificate(row.id).await? {
                     return Err(not_found("certificate", "id"));
                 }

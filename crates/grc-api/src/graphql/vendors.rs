@@ -322,16 +322,14 @@ impl Shared {
         let g = self
             .graph
             .get_or_try_init(|| async {
+                // One query: the edges and their services together.
                 let tx = self.tx(ctx).await?;
-                let edges = tx.subcontractor_edges().await.map_err(StoreErrorExt)?;
-                let mut parents: Vec<Uuid> = edges.iter().map(|e| e.0).collect();
-                parents.sort_unstable();
-                parents.dedup();
-                let rows = tx
-                    .subcontractors_of(&parents)
-                    .await
-                    .map_err(StoreErrorExt)?;
+                let rows = tx.subcontractors_all().await.map_err(StoreErrorExt)?;
                 tx.commit().await.map_err(StoreErrorExt)?;
+                let edges = rows
+                    .iter()
+                    .map(|r| (r.vendor_id, r.subcontractor_id))
+                    .collect();
                 let services = rows
                     .into_iter()
                     .map(|r| ((r.vendor_id, r.subcontractor_id), r.service))

@@ -318,6 +318,37 @@ impl TenantTx {
             .await?)
     }
 
+    /// Deletes a certificate's whole history (its audits and decisions), two statements.
+    pub async fn delete_certificate_history(
+        &mut self,
+        certificate: Uuid,
+    ) -> Result<(), StoreError> {
+        let t = self.tenant_uuid();
+        certificate_decision::Entity::delete_many()
+            .filter(certificate_decision::Column::TenantId.eq(t))
+            .filter(certificate_decision::Column::CertificateId.eq(certificate))
+            .exec(&self.tx)
+            .await?;
+        certificate_audit::Entity::delete_many()
+            .filter(certificate_audit::Column::TenantId.eq(t))
+            .filter(certificate_audit::Column::CertificateId.eq(certificate))
+            .exec(&self.tx)
+            .await?;
+        self.wrote();
+        Ok(())
+    }
+
+    /// Every subcontractor edge of the tenant with its service, by vendor, then subcontractor.
+    pub async fn subcontractors_all(&self) -> Result<Vec<vendor_subcontractor::Model>, StoreError> {
+        use vendor_subcontractor::Column as C;
+        Ok(vendor_subcontractor::Entity::find()
+            .filter(C::TenantId.eq(self.tenant_uuid()))
+            .order_by_asc(C::VendorId)
+            .order_by_asc(C::SubcontractorId)
+            .all(&self.tx)
+            .await?)
+    }
+
     /// The subcontractor edges of several vendors in one query, by vendor, then creation.
     pub async fn subcontractors_of(
         &self,
