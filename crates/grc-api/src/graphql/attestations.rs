@@ -9,14 +9,14 @@
 //! `ManageVendors` (a contributor: only for the vendors it owns).
 
 use super::common::{
-    checked_date, checked_text, free_text, invalid, not_found, optional_text, require_edit, settle,
-    stored_enum, today,
+    checked_date, checked_text, free_text, invalid, not_found, optional_text, record, require_edit,
+    settle, stored_enum, today,
 };
 use super::connection::{ConnectionFields, build, page_in_memory, wants_total};
 use super::evidence::Evidence;
 use super::ids::{Kind, decode_kind, encode};
 use super::query::page_cost;
-use super::vendors::{Group, Shared, TEXT, Vendor, filter_id, page_args, record, vendor_of};
+use super::vendors::{Group, Shared, TEXT, Vendor, filter_id, page_args, vendor_of};
 use super::{Authorized, authorize, store};
 use crate::errors::{MutationError, StoreErrorExt, UserError};
 use async_graphql::connection::Connection;

@@ -13,12 +13,12 @@
 
 use super::common::{
     actor_user, checked_date, checked_text, conflict, free_text, invalid, member_owner, new_owner,
-    not_found, optional_text, require_edit, settle, stored_enum, today, user_id,
+    not_found, optional_text, record, require_edit, settle, stored_enum, today, user_id,
 };
 use super::connection::{ConnectionFields, PageArgs, build, wants_total};
 use super::ids::{Kind, decode_kind, encode};
 use super::query::page_cost;
-use super::{Authorized, authorize, store};
+use super::{authorize, store};
 use crate::errors::{ErrorCode, MutationError, StoreErrorExt, UserError, gql_error};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
@@ -1235,17 +1235,6 @@ fn nc_change(n: &nonconformity::Model) -> serde_json::Value {
         "correctiveAction": n.corrective_action,
         "findingId": n.finding_id,
     })
-}
-
-async fn record(
-    tx: &mut TenantTx,
-    az: &Authorized,
-    action: &str,
-    subject: &str,
-    id: Uuid,
-    change: serde_json::Value,
-) -> Result<(), MutationError> {
-    super::mutation::record(tx, az, action, subject, id.to_string(), change).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
 
 use super::common::{
     checked_date, checked_text, conflict, free_text, invalid, member_owner, not_found,
-    optional_text, settle, stored_enum, today, user_id,
+    optional_text, record, settle, stored_enum, today, user_id,
 };
 use super::connection::{ConnectionFields, PageArgs, build, page_in_memory};
 use super::evidence::{Evidence, check_upload, store_upload};
@@ -1349,17 +1349,6 @@ async fn delete_history_event(
         encode(kind, row_id),
         Certificate::new(cert, audits, decisions),
     ))
-}
-
-async fn record(
-    tx: &mut TenantTx,
-    az: &Authorized,
-    action: &str,
-    subject: &str,
-    id: Uuid,
-    change: serde_json::Value,
-) -> Result<(), MutationError> {
-    super::mutation::record(tx, az, action, subject, id.to_string(), change).await
 }
 
 /// Checks an audit row as it would be written.

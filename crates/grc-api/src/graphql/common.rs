@@ -49,6 +49,18 @@ pub(crate) fn user_id(u: Option<Uuid>) -> Option<ID> {
     u.map(|u| super::ids::encode(Kind::User, u))
 }
 
+/// Records a change to the row `id` of `subject` in the tenant's audit trail, in `tx`.
+pub(crate) async fn record(
+    tx: &mut TenantTx,
+    az: &Authorized,
+    action: &str,
+    subject: &str,
+    id: Uuid,
+    change: serde_json::Value,
+) -> Result<(), MutationError> {
+    super::mutation::record(tx, az, action, subject, id.to_string(), change).await
+}
+
 /// Splits a mutation's outcome into its payload fields and user errors.
 pub(crate) fn settle<T>(r: Result<T, MutationError>) -> Result<(Option<T>, Vec<UserError>)> {
     match r {

@@ -15,7 +15,7 @@
 
 use super::attestations::{Attestation, Baa, Docs, attestation_state, domain_baa, load_docs};
 use super::common::{
-    checked_text, conflict, free_text, invalid, not_found, optional_text, require_edit,
+    checked_text, conflict, free_text, invalid, not_found, optional_text, record, require_edit,
     saved_owner, settle, stored_enum, today, user_id,
 };
 use super::connection::{ConnectionFields, PageArgs, build, page_in_memory, wants_total};
@@ -1342,17 +1342,6 @@ fn vendor_change(v: &vendor::Model) -> serde_json::Value {
         "name": v.name, "tier": v.tier, "ephiAccess": v.ephi_access, "status": v.status,
         "ownerId": v.owner_id, "services": services_of(&v.services),
     })
-}
-
-pub(crate) async fn record(
-    tx: &mut TenantTx,
-    az: &Authorized,
-    action: &str,
-    subject: &str,
-    id: Uuid,
-    change: serde_json::Value,
-) -> Result<(), MutationError> {
-    super::mutation::record(tx, az, action, subject, id.to_string(), change).await
 }
 
 /// A vendor object for a mutation's payload (its children load on first use).
