@@ -50,10 +50,23 @@ pub enum Operation {
     /// Set the attestation requirements per tier and the validity policy (a compliance
     /// judgement).
     ConfigureVendors,
+    /// Read connections, shares given and received, access requests, NDAs and receipts, and
+    /// read artifacts shared with the tenant (every read leaves a receipt).
+    ReadSharing,
+    /// Invite and end connections, list artifacts, grant and revoke shares, decide access
+    /// requests, keep NDAs (what the tenant lets others see: a compliance judgement).
+    ManageSharing,
+    /// Accept or decline a connection invitation (the tenant's owner: nobody is made someone's
+    /// vendor unasked).
+    AnswerConnections,
+    /// Request access to a connected tenant's artifact, accept an NDA on the tenant's behalf.
+    RequestShares,
+    /// Download a document shared with the tenant.
+    DownloadShared,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 22] = [
         Self::ReadTenant,
         Self::ReadMembers,
         Self::ManageMembers,
@@ -71,6 +84,11 @@ impl Operation {
         Self::ReadVendors,
         Self::ManageVendors,
         Self::ConfigureVendors,
+        Self::ReadSharing,
+        Self::ManageSharing,
+        Self::AnswerConnections,
+        Self::RequestShares,
+        Self::DownloadShared,
     ];
 
     /// Whether the operation changes anything (auditors and viewers never may).
@@ -86,6 +104,9 @@ impl Operation {
                 | Self::ManageCertificates
                 | Self::ManageVendors
                 | Self::ConfigureVendors
+                | Self::ManageSharing
+                | Self::AnswerConnections
+                | Self::RequestShares
         )
     }
 
@@ -108,6 +129,11 @@ impl Operation {
             Self::ReadVendors => "read_vendors",
             Self::ManageVendors => "manage_vendors",
             Self::ConfigureVendors => "configure_vendors",
+            Self::ReadSharing => "read_sharing",
+            Self::ManageSharing => "manage_sharing",
+            Self::AnswerConnections => "answer_connections",
+            Self::RequestShares => "request_shares",
+            Self::DownloadShared => "download_shared",
         }
     }
 }
@@ -117,15 +143,20 @@ pub fn permits(role: Role, op: Operation) -> bool {
     use Operation::*;
     use Role::*;
     match op {
-        ReadTenant | ReadMembers | ReadCatalog | ReadIsms | ReadVendors => true,
+        ReadTenant | ReadMembers | ReadCatalog | ReadIsms | ReadVendors | ReadSharing => true,
         // Which links count as coverage is a compliance judgement; so are an ISMS's scope and
         // criteria, and approvals.
-        ManageCatalog | ConfigureIsms | ApproveIsms | ManageCertificates | ConfigureVendors => {
+        ManageCatalog | ConfigureIsms | ApproveIsms | ManageCertificates | ConfigureVendors
+        | ManageSharing => {
             matches!(role, Owner | ComplianceManager)
         }
-        ManageIsms | ManageVendors => matches!(role, Owner | ComplianceManager | Contributor),
-        DownloadEvidence => matches!(role, Owner | ComplianceManager | Contributor | Auditor),
-        ManageMembers | ManageApiKeys => role == Owner,
+        ManageIsms | ManageVendors | RequestShares => {
+            matches!(role, Owner | ComplianceManager | Contributor)
+        }
+        DownloadEvidence | DownloadShared => {
+            matches!(role, Owner | ComplianceManager | Contributor | Auditor)
+        }
+        ManageMembers | ManageApiKeys | AnswerConnections => role == Owner,
         ReadApiKeys | ReadAuditEvents => matches!(role, Owner | Auditor),
     }
 }

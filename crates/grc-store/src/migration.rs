@@ -12,6 +12,7 @@ mod m0004_evidence;
 mod m0005_records;
 mod m0006_audits;
 mod m0007_vendors;
+mod m0008_sharing;
 mod shared;
 
 /// The tenant-owned tables of the first two migrations (see [`tenant_owned_tables`]).
@@ -37,6 +38,7 @@ pub fn tenant_owned_tables() -> Vec<&'static str> {
         m0005_records::TABLES,
         m0006_audits::TABLES,
         m0007_vendors::TABLES,
+        m0008_sharing::TABLES,
     ]
     .concat()
 }
@@ -52,6 +54,7 @@ pub fn append_only_tables() -> Vec<&'static str> {
         m0005_records::APPEND_ONLY,
         m0006_audits::APPEND_ONLY,
         m0007_vendors::APPEND_ONLY,
+        m0008_sharing::APPEND_ONLY,
     ]
     .concat()
 }
@@ -81,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_records::Records),
             Box::new(m0006_audits::Audits),
             Box::new(m0007_vendors::Vendors),
+            Box::new(m0008_sharing::Sharing),
         ]
     }
 }

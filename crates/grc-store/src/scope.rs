@@ -22,7 +22,11 @@ impl TenantScope {
 }
 
 /// Sets a transaction-local setting that row-level security policies read (PostgreSQL only).
-async fn set_local(tx: &DatabaseTransaction, key: &str, value: &str) -> Result<(), StoreError> {
+pub(crate) async fn set_local(
+    tx: &DatabaseTransaction,
+    key: &str,
+    value: &str,
+) -> Result<(), StoreError> {
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod isms;
 pub mod membership;
 pub mod records;
+pub mod sharing;
 pub mod tenant;
 pub mod user;
 pub mod vendors;

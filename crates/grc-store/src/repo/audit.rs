@@ -56,6 +56,16 @@ impl TenantTx {
     /// (PostgreSQL) or the single writer (SQLite) serializes concurrent appends.
     pub async fn append_audit(&mut self, entry: AuditEntry) -> Result<AuditRecord, StoreError> {
         let tenant = self.tenant_uuid();
+        self.append_audit_in(tenant, entry).await
+    }
+
+    /// Appends to `tenant`'s chain: this transaction's tenant, or (from
+    /// [`TenantTx::notify_peer`] only, with the transaction switched into the peer) a peer's.
+    pub(crate) async fn append_audit_in(
+        &mut self,
+        tenant: Uuid,
+        entry: AuditEntry,
+    ) -> Result<AuditRecord, StoreError> {
         let mut head_q = audit_head::Entity::find().filter(audit_head::Column::TenantId.eq(tenant));
         if self.tx.get_database_backend() == DbBackend::Postgres {
             head_q = head_q.lock_exclusive();

@@ -1,0 +1,1082 @@
+//! Sharing repositories: connections, listings, NDAs and acceptances, grants, access requests and
+//! their history, receipts, the outbox, and the grantee's reads of the owner's shared rows.
+//!
+//! Two kinds of rows live here. A row of the current tenant is written and read like any other
+//! (`tenant_id` is the transaction's). A row two tenants see belongs to one and names the other
+//! in a peer column; the methods that read or write those take the current tenant's side from
+//! the transaction and never from the caller, and every query carries the predicate that puts
+//! the current tenant on one side.
+//!
+//! Reading another tenant's artifact takes a [`LiveGrant`], which only this module builds: from
+//! a grant row whose grantee is the current tenant, live at the time of the read. PostgreSQL's
+//! `grantee_reads` policies check the same thing again.
+
+use super::ops::{delete_op, row_ops};
+use crate::entity::evidence::evidence;
+use crate::entity::isms::{soa_version, system as isms_entity};
+use crate::entity::sharing::{
+    access_receipt, access_request, access_request_event, connection, nda, nda_acceptance,
+    nda_version, outbox_event, share_grant, share_listing,
+};
+use crate::entity::tenant;
+use crate::entity::vendors::{
+    attestation, baa, certificate, certificate_audit, certificate_decision,
+};
+use crate::scope::set_local;
+use crate::{AuditEntry, Page, PageRequest, StoreError, TenantRecord, TenantTx};
+use chrono::{DateTime, Utc};
+use grc_domain::audit::AuditRecord;
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Statement,
+};
+use uuid::Uuid;
+
+/// A grant to the current tenant that was live when it was read. Only the store builds one;
+/// the grantee's reads of the owner's rows take it, so that no such read can skip the check.
+#[derive(Debug, Clone)]
+pub struct LiveGrant {
+    row: share_grant::Model,
+}
+
+impl LiveGrant {
+    pub fn row(&self) -> &share_grant::Model {
+        &self.row
+    }
+    pub fn owner(&self) -> Uuid {
+        self.row.tenant_id
+    }
+    /// Whether the grant covers the owner's artifact `id` of `kind` (stored kind names).
+    pub fn covers(&self, kind: &str, id: Uuid) -> bool {
+        if self.row.artifact_kind == "all-iso-certificates" {
+            kind == "certificate"
+        } else {
+            self.row.artifact_kind == kind && self.row.artifact_id == Some(id)
+        }
+    }
+}
+
+/// Filters of the grant lists.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    /// The other tenant (the owner for grants to me, the grantee for grants by me).
+    pub peer: Option<Uuid>,
+    pub kind: Option<String>,
+    /// Only grants live at this instant (else every grant, revoked and expired ones included).
+    pub live_at: Option<DateTime<Utc>>,
+}
+
+/// An event for a peer tenant: its outbox row (`tenant_id` is set to the peer).
+#[derive(Debug, Clone)]
+pub struct PeerEvent {
+    pub topic: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub payload: serde_json::Value,
+    /// Unique per recipient: the same change is never queued twice.
+    pub dedupe_key: String,
+}
+
+fn now() -> DateTime<Utc> {
+    grc_domain::audit::truncate_to_micros(Utc::now())
+}
+
+/// `g` is live at `at`: not revoked, not expired.
+fn live_at(at: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(share_grant::Column::RevokedAt.is_null())
+        .add(
+            Condition::any()
+                .add(share_grant::Column::ExpiresAt.is_null())
+                .add(share_grant::Column::ExpiresAt.gt(at)),
+        )
+}
+
+impl TenantTx {
+    row_ops!(
+        share_listing,
+        insert_share_listing,
+        update_share_listing,
+        share_listing
+    );
+    delete_op!(share_listing, delete_share_listing);
+    row_ops!(nda, insert_nda, update_nda, nda);
+
+    // ---- connections -------------------------------------------------------------------
+
+    /// Records an invitation (the current tenant is the customer).
+    pub async fn insert_connection(
+        &mut self,
+        mut row: connection::Model,
+    ) -> Result<connection::Model, StoreError> {
+        row.tenant_id = self.tenant_uuid();
+        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// A connection the current tenant is a side of.
+    pub async fn connection_for_me(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<connection::Model>, StoreError> {
+        let me = self.tenant_uuid();
+        Ok(connection::Entity::find()
+            .filter(connection::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(connection::Column::TenantId.eq(me))
+                    .add(connection::Column::ProviderTenantId.eq(me)),
+            )
+            .one(&self.tx)
+            .await?)
+    }
+
+    /// The connections the current tenant is a side of, newest invitation first.
+    pub async fn connections_for_me(
+        &self,
+        status: Option<&str>,
+    ) -> Result<Vec<connection::Model>, StoreError> {
+        let me = self.tenant_uuid();
+        let mut q = connection::Entity::find().filter(
+            Condition::any()
+                .add(connection::Column::TenantId.eq(me))
+                .add(connection::Column::ProviderTenantId.eq(me)),
+        );
+        if let Some(s) = status {
+            q = q.filter(connection::Column::Status.eq(s));
+        }
+        Ok(q.order_by_desc(connection::Column::InvitedAt)
+            .order_by_desc(connection::Column::Id)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// The customer's connections of `vendors` (open ones, or else the latest), in one query.
+    pub async fn connections_of_vendors(
+        &self,
+        vendors: &[Uuid],
+    ) -> Result<Vec<connection::Model>, StoreError> {
+        if vendors.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(connection::Entity::find()
+            .filter(connection::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(connection::Column::VendorId.is_in(vendors.iter().copied()))
+            .order_by_asc(connection::Column::VendorId)
+            .order_by_desc(connection::Column::InvitedAt)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// Writes a connection the current tenant is a side of (the customer cancels or ends; the
+    /// provider answers or ends).
+    pub async fn update_connection(
+        &mut self,
+        row: connection::Model,
+    ) -> Result<connection::Model, StoreError> {
+        let me = self.tenant_uuid();
+        if row.tenant_id != me && row.provider_tenant_id != me {
+            return Err(StoreError::NotFound);
+        }
+        let m = row.into_active_model().reset_all().update(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// The active connection between the current tenant and `peer`, whichever side invited.
+    pub async fn active_connection_with(
+        &self,
+        peer: Uuid,
+    ) -> Result<Option<connection::Model>, StoreError> {
+        let me = self.tenant_uuid();
+        Ok(connection::Entity::find()
+            .filter(connection::Column::Status.eq("active"))
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(connection::Column::TenantId.eq(me))
+                            .add(connection::Column::ProviderTenantId.eq(peer)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(connection::Column::TenantId.eq(peer))
+                            .add(connection::Column::ProviderTenantId.eq(me)),
+                    ),
+            )
+            .one(&self.tx)
+            .await?)
+    }
+
+    /// Whether the current tenant ever had a connection with `peer` (any status): the bound on
+    /// whose chains [`TenantTx::notify_peer`] may write into.
+    async fn ever_connected(&self, peer: Uuid) -> Result<bool, StoreError> {
+        let me = self.tenant_uuid();
+        Ok(connection::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(connection::Column::TenantId.eq(me))
+                            .add(connection::Column::ProviderTenantId.eq(peer)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(connection::Column::TenantId.eq(peer))
+                            .add(connection::Column::ProviderTenantId.eq(me)),
+                    ),
+            )
+            .one(&self.tx)
+            .await?
+            .is_some())
+    }
+
+    /// Tenants by id (platform rows: names and slugs of peers).
+    pub async fn tenants_by_ids(&self, ids: &[Uuid]) -> Result<Vec<TenantRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        tenant::Entity::find()
+            .filter(tenant::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.tx)
+            .await?
+            .into_iter()
+            .map(TenantRecord::try_from)
+            .collect()
+    }
+
+    /// A tenant by slug (to invite it).
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
+        tenant::Entity::find()
+            .filter(tenant::Column::Slug.eq(slug))
+            .one(&self.tx)
+            .await?
+            .map(TenantRecord::try_from)
+            .transpose()
+    }
+
+    // ---- listings ----------------------------------------------------------------------
+
+    /// The current tenant's listings, by title.
+    pub async fn my_listings(&self) -> Result<Vec<share_listing::Model>, StoreError> {
+        Ok(share_listing::Entity::find()
+            .filter(share_listing::Column::TenantId.eq(self.tenant_uuid()))
+            .order_by_asc(share_listing::Column::Title)
+            .order_by_asc(share_listing::Column::Id)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// A connected peer's listings, by title. The caller checked the connection is active.
+    pub async fn peer_listings(&self, peer: Uuid) -> Result<Vec<share_listing::Model>, StoreError> {
+        Ok(share_listing::Entity::find()
+            .filter(share_listing::Column::TenantId.eq(peer))
+            .order_by_asc(share_listing::Column::Title)
+            .order_by_asc(share_listing::Column::Id)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// One listing of `owner`.
+    pub async fn listing_of(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+    ) -> Result<Option<share_listing::Model>, StoreError> {
+        Ok(share_listing::Entity::find()
+            .filter(share_listing::Column::TenantId.eq(owner))
+            .filter(share_listing::Column::Id.eq(id))
+            .one(&self.tx)
+            .await?)
+    }
+
+    // ---- NDAs --------------------------------------------------------------------------
+
+    /// The current tenant's NDAs, by title.
+    pub async fn my_ndas(&self) -> Result<Vec<nda::Model>, StoreError> {
+        Ok(nda::Entity::find()
+            .filter(nda::Column::TenantId.eq(self.tenant_uuid()))
+            .order_by_asc(nda::Column::Title)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// An NDA of `owner` (the current tenant's, or a connected peer's: the caller checks).
+    pub async fn nda_of(&self, owner: Uuid, id: Uuid) -> Result<Option<nda::Model>, StoreError> {
+        Ok(nda::Entity::find()
+            .filter(nda::Column::TenantId.eq(owner))
+            .filter(nda::Column::Id.eq(id))
+            .one(&self.tx)
+            .await?)
+    }
+
+    /// The versions of NDAs `(owner, nda)`, by NDA then version.
+    pub async fn nda_versions_of(
+        &self,
+        ndas: &[(Uuid, Uuid)],
+    ) -> Result<Vec<nda_version::Model>, StoreError> {
+        if ndas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any = Condition::any();
+        for (owner, id) in ndas {
+            any = any.add(
+                Condition::all()
+                    .add(nda_version::Column::TenantId.eq(*owner))
+                    .add(nda_version::Column::NdaId.eq(*id)),
+            );
+        }
+        Ok(nda_version::Entity::find()
+            .filter(any)
+            .order_by_asc(nda_version::Column::NdaId)
+            .order_by_asc(nda_version::Column::Version)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// Publishes a version of one of the current tenant's NDAs.
+    pub async fn insert_nda_version(
+        &mut self,
+        mut row: nda_version::Model,
+    ) -> Result<nda_version::Model, StoreError> {
+        row.tenant_id = self.tenant_uuid();
+        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// Records the current tenant's acceptance of `owner`'s NDA version (the owner's row).
+    pub async fn insert_nda_acceptance(
+        &mut self,
+        mut row: nda_acceptance::Model,
+    ) -> Result<nda_acceptance::Model, StoreError> {
+        row.grantee_tenant_id = self.tenant_uuid();
+        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// Acceptances of NDAs `(owner, nda)`: all of them for the current tenant's own NDAs, only
+    /// its own for a peer's.
+    pub async fn nda_acceptances_of(
+        &self,
+        ndas: &[(Uuid, Uuid)],
+    ) -> Result<Vec<nda_acceptance::Model>, StoreError> {
+        if ndas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let me = self.tenant_uuid();
+        let mut any = Condition::any();
+        for (owner, id) in ndas {
+            let mut c = Condition::all()
+                .add(nda_acceptance::Column::TenantId.eq(*owner))
+                .add(nda_acceptance::Column::NdaId.eq(*id));
+            if *owner != me {
+                c = c.add(nda_acceptance::Column::GranteeTenantId.eq(me));
+            }
+            any = any.add(c);
+        }
+        Ok(nda_acceptance::Entity::find()
+            .filter(any)
+            .order_by_asc(nda_acceptance::Column::AcceptedAt)
+            .order_by_asc(nda_acceptance::Column::Id)
+            .all(&self.tx)
+            .await?)
+    }
+
+    // ---- grants ------------------------------------------------------------------------
+
+    /// Records a grant of the current tenant's artifact.
+    pub async fn insert_share_grant(
+        &mut self,
+        mut row: share_grant::Model,
+    ) -> Result<share_grant::Model, StoreError> {
+        row.tenant_id = self.tenant_uuid();
+        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// A grant the current tenant is a side of (owner or grantee), whatever its state.
+    pub async fn grant_for_me(&self, id: Uuid) -> Result<Option<share_grant::Model>, StoreError> {
+        let me = self.tenant_uuid();
+        Ok(share_grant::Entity::find()
+            .filter(share_grant::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(share_grant::Column::TenantId.eq(me))
+                    .add(share_grant::Column::GranteeTenantId.eq(me)),
+            )
+            .one(&self.tx)
+            .await?)
+    }
+
+    /// A grant to the current tenant, if it is live at `at`.
+    pub async fn live_grant_to_me(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Option<LiveGrant>, StoreError> {
+        Ok(share_grant::Entity::find()
+            .filter(share_grant::Column::GranteeTenantId.eq(self.tenant_uuid()))
+            .filter(share_grant::Column::Id.eq(id))
+            .filter(live_at(at))
+            .one(&self.tx)
+            .await?
+            .map(|row| LiveGrant { row }))
+    }
+
+    /// The grants to the current tenant from `owners` live at `at` (for vendor records).
+    pub async fn live_grants_from(
+        &self,
+        owners: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<LiveGrant>, StoreError> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(share_grant::Entity::find()
+            .filter(share_grant::Column::GranteeTenantId.eq(self.tenant_uuid()))
+            .filter(share_grant::Column::TenantId.is_in(owners.iter().copied()))
+            .filter(live_at(at))
+            .order_by_asc(share_grant::Column::Id)
+            .all(&self.tx)
+            .await?
+            .into_iter()
+            .map(|row| LiveGrant { row })
+            .collect())
+    }
+
+    /// A page of grants to (`to_me`) or by the current tenant, oldest first.
+    pub async fn grants_page(
+        &self,
+        to_me: bool,
+        f: &GrantFilter,
+        req: &PageRequest<Uuid>,
+    ) -> Result<Page<share_grant::Model>, StoreError> {
+        use share_grant::Column as C;
+        let me = self.tenant_uuid();
+        let mut q = share_grant::Entity::find();
+        q = if to_me {
+            q.filter(C::GranteeTenantId.eq(me))
+        } else {
+            q.filter(C::TenantId.eq(me))
+        };
+        if let Some(p) = f.peer {
+            q = q.filter(if to_me {
+                C::TenantId.eq(p)
+            } else {
+                C::GranteeTenantId.eq(p)
+            });
+        }
+        if let Some(k) = &f.kind {
+            q = q.filter(C::ArtifactKind.eq(k.clone()));
+        }
+        if let Some(at) = f.live_at {
+            q = q.filter(live_at(at));
+        }
+        let rows = req
+            .apply(q, C::Id, |k: &Uuid| (*k).into())
+            .all(&self.tx)
+            .await?;
+        Ok(req.finish(rows))
+    }
+
+    /// Wraps grant rows to the current tenant that are live at `at` (others are dropped).
+    pub fn live_grants(&self, rows: Vec<share_grant::Model>, at: DateTime<Utc>) -> Vec<LiveGrant> {
+        let me = self.tenant_uuid();
+        rows.into_iter()
+            .filter(|g| {
+                g.grantee_tenant_id == me
+                    && g.revoked_at.is_none()
+                    && g.expires_at.is_none_or(|e| e > at)
+            })
+            .map(|row| LiveGrant { row })
+            .collect()
+    }
+
+    /// The current tenant's unrevoked grants of an artifact (`kind` and `id`; certificates also
+    /// through "all ISO certificates" grants), live at `at`: whom to tell of a change.
+    pub async fn grants_covering(
+        &self,
+        kind: &str,
+        id: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<share_grant::Model>, StoreError> {
+        use share_grant::Column as C;
+        let mut which = Condition::any();
+        if let Some(id) = id {
+            which = which.add(
+                Condition::all()
+                    .add(C::ArtifactKind.eq(kind))
+                    .add(C::ArtifactId.eq(id)),
+            );
+        }
+        if kind == "certificate" || kind == "all-iso-certificates" {
+            which = which.add(C::ArtifactKind.eq("all-iso-certificates"));
+        }
+        Ok(share_grant::Entity::find()
+            .filter(C::TenantId.eq(self.tenant_uuid()))
+            .filter(which)
+            .filter(live_at(at))
+            .order_by_asc(C::GranteeTenantId)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// The unrevoked grant of the current tenant's artifact to `grantee`, whatever its expiry.
+    pub async fn open_grant(
+        &self,
+        grantee: Uuid,
+        kind: &str,
+        id: Option<Uuid>,
+    ) -> Result<Option<share_grant::Model>, StoreError> {
+        use share_grant::Column as C;
+        let mut q = share_grant::Entity::find()
+            .filter(C::TenantId.eq(self.tenant_uuid()))
+            .filter(C::GranteeTenantId.eq(grantee))
+            .filter(C::ArtifactKind.eq(kind))
+            .filter(C::RevokedAt.is_null());
+        q = match id {
+            Some(id) => q.filter(C::ArtifactId.eq(id)),
+            None => q.filter(C::ArtifactId.is_null()),
+        };
+        Ok(q.one(&self.tx).await?)
+    }
+
+    /// Writes a grant the current tenant is a side of (the owner revokes; either side's end of
+    /// the connection revokes).
+    pub async fn update_share_grant(
+        &mut self,
+        row: share_grant::Model,
+    ) -> Result<share_grant::Model, StoreError> {
+        let me = self.tenant_uuid();
+        if row.tenant_id != me && row.grantee_tenant_id != me {
+            return Err(StoreError::NotFound);
+        }
+        let m = row.into_active_model().reset_all().update(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// The unrevoked grants between the current tenant and `peer`, both ways.
+    pub async fn open_grants_between(
+        &self,
+        peer: Uuid,
+    ) -> Result<Vec<share_grant::Model>, StoreError> {
+        use share_grant::Column as C;
+        let me = self.tenant_uuid();
+        Ok(share_grant::Entity::find()
+            .filter(C::RevokedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(C::TenantId.eq(me))
+                            .add(C::GranteeTenantId.eq(peer)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(C::TenantId.eq(peer))
+                            .add(C::GranteeTenantId.eq(me)),
+                    ),
+            )
+            .all(&self.tx)
+            .await?)
+    }
+
+    // ---- access requests ---------------------------------------------------------------
+
+    /// Files a request for `row.tenant_id`'s artifact (the current tenant is the requester).
+    pub async fn insert_access_request(
+        &mut self,
+        mut row: access_request::Model,
+    ) -> Result<access_request::Model, StoreError> {
+        row.requester_tenant_id = self.tenant_uuid();
+        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// A request the current tenant is a side of.
+    pub async fn access_request_for_me(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<access_request::Model>, StoreError> {
+        let me = self.tenant_uuid();
+        Ok(access_request::Entity::find()
+            .filter(access_request::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(access_request::Column::TenantId.eq(me))
+                    .add(access_request::Column::RequesterTenantId.eq(me)),
+            )
+            .one(&self.tx)
+            .await?)
+    }
+
+    /// Writes a request the current tenant is a side of (the owner decides, the requester
+    /// withdraws).
+    pub async fn update_access_request(
+        &mut self,
+        row: access_request::Model,
+    ) -> Result<access_request::Model, StoreError> {
+        let me = self.tenant_uuid();
+        if row.tenant_id != me && row.requester_tenant_id != me {
+            return Err(StoreError::NotFound);
+        }
+        let m = row.into_active_model().reset_all().update(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// A page of requests for the current tenant's artifacts (`incoming`) or by it.
+    pub async fn access_requests_page(
+        &self,
+        incoming: bool,
+        status: Option<&str>,
+        req: &PageRequest<Uuid>,
+    ) -> Result<Page<access_request::Model>, StoreError> {
+        use access_request::Column as C;
+        let me = self.tenant_uuid();
+        let mut q = access_request::Entity::find().filter(if incoming {
+            C::TenantId.eq(me)
+        } else {
+            C::RequesterTenantId.eq(me)
+        });
+        if let Some(s) = status {
+            q = q.filter(C::Status.eq(s));
+        }
+        let rows = req
+            .apply(q, C::Id, |k: &Uuid| (*k).into())
+            .all(&self.tx)
+            .await?;
+        Ok(req.finish(rows))
+    }
+
+    /// Appends a step to a request's history (the current tenant acts).
+    pub async fn insert_access_request_event(
+        &mut self,
+        mut row: access_request_event::Model,
+    ) -> Result<access_request_event::Model, StoreError> {
+        row.actor_tenant_id = self.tenant_uuid();
+        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// The histories of requests `(owner, id)` the current tenant is a side of, in order.
+    pub async fn access_request_events_of(
+        &self,
+        requests: &[(Uuid, Uuid)],
+    ) -> Result<Vec<access_request_event::Model>, StoreError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any = Condition::any();
+        for (owner, id) in requests {
+            any = any.add(
+                Condition::all()
+                    .add(access_request_event::Column::TenantId.eq(*owner))
+                    .add(access_request_event::Column::RequestId.eq(*id)),
+            );
+        }
+        Ok(access_request_event::Entity::find()
+            .filter(any)
+            .order_by_asc(access_request_event::Column::RequestId)
+            .order_by_asc(access_request_event::Column::Seq)
+            .all(&self.tx)
+            .await?)
+    }
+
+    // ---- receipts ----------------------------------------------------------------------
+
+    /// Records the current tenant's read through `grant` (the owner's row).
+    pub async fn insert_access_receipt(
+        &mut self,
+        grant: &LiveGrant,
+        mut row: access_receipt::Model,
+    ) -> Result<access_receipt::Model, StoreError> {
+        row.tenant_id = grant.owner();
+        row.grantee_tenant_id = self.tenant_uuid();
+        row.grant_id = grant.row.id;
+        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+        self.wrote();
+        Ok(m)
+    }
+
+    /// A page of receipts of reads of the current tenant's artifacts (`incoming`) or by it,
+    /// newest first when asked backward.
+    pub async fn access_receipts_page(
+        &self,
+        incoming: bool,
+        grant: Option<Uuid>,
+        req: &PageRequest<Uuid>,
+    ) -> Result<Page<access_receipt::Model>, StoreError> {
+        use access_receipt::Column as C;
+        let me = self.tenant_uuid();
+        let mut q = access_receipt::Entity::find().filter(if incoming {
+            C::TenantId.eq(me)
+        } else {
+            C::GranteeTenantId.eq(me)
+        });
+        if let Some(g) = grant {
+            q = q.filter(C::GrantId.eq(g));
+        }
+        let rows = req
+            .apply(q, C::Id, |k: &Uuid| (*k).into())
+            .all(&self.tx)
+            .await?;
+        Ok(req.finish(rows))
+    }
+
+    // ---- outbox and peer chains ----------------------------------------------------------
+
+    /// A page of the current tenant's outbox events.
+    pub async fn outbox_page(
+        &self,
+        topic: Option<&str>,
+        req: &PageRequest<Uuid>,
+    ) -> Result<Page<outbox_event::Model>, StoreError> {
+        use outbox_event::Column as C;
+        let mut q = outbox_event::Entity::find().filter(C::TenantId.eq(self.tenant_uuid()));
+        if let Some(t) = topic {
+            q = q.filter(C::Topic.eq(t));
+        }
+        let rows = req
+            .apply(q, C::Id, |k: &Uuid| (*k).into())
+            .all(&self.tx)
+            .await?;
+        Ok(req.finish(rows))
+    }
+
+    /// PostgreSQL: takes the audit-chain head locks of the current tenant and `peers` in one
+    /// global order (by tenant id), so that two transactions writing into each other's chains
+    /// cannot deadlock. Call before the transaction's first audit append.
+    pub async fn lock_chains(&mut self, peers: &[Uuid]) -> Result<(), StoreError> {
+        if self.tx.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let me = self.tenant_uuid();
+        let mut all: Vec<Uuid> = peers.to_vec();
+        all.push(me);
+        all.sort_unstable();
+        all.dedup();
+        for t in all {
+            if t != me && !self.ever_connected(t).await? {
+                return Err(StoreError::Invalid(format!(
+                    "tenant {t} is not connected with the current tenant"
+                )));
+            }
+            set_local(&self.tx, "app.tenant_id", &t.to_string()).await?;
+            let r = self
+                .tx
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT last_seq FROM audit_heads WHERE tenant_id = $1 FOR UPDATE",
+                    [t.into()],
+                ))
+                .await;
+            set_local(&self.tx, "app.tenant_id", &me.to_string()).await?;
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Writes into a connected peer's audit chain (and, with `event`, its outbox), in this
+    /// transaction: the one place a transaction writes rows of another tenant. The peer must
+    /// have had a connection with the current tenant. The transaction is switched into the peer
+    /// for these statements only (so PostgreSQL's tenant policies apply to them as the peer's)
+    /// and back. The appended event is returned with the transaction's other events on commit.
+    pub async fn notify_peer(
+        &mut self,
+        peer: Uuid,
+        entry: AuditEntry,
+        event: Option<PeerEvent>,
+    ) -> Result<AuditRecord, StoreError> {
+        let me = self.tenant_uuid();
+        if peer == me || !self.ever_connected(peer).await? {
+            return Err(StoreError::Invalid(format!(
+                "tenant {peer} is not connected with the current tenant"
+            )));
+        }
+        set_local(&self.tx, "app.tenant_id", &peer.to_string()).await?;
+        let r = self.peer_writes(peer, me, entry, event).await;
+        set_local(&self.tx, "app.tenant_id", &me.to_string()).await?;
+        r
+    }
+
+    async fn peer_writes(
+        &mut self,
+        peer: Uuid,
+        me: Uuid,
+        entry: AuditEntry,
+        event: Option<PeerEvent>,
+    ) -> Result<AuditRecord, StoreError> {
+        if let Some(e) = event {
+            let row = outbox_event::Model {
+                tenant_id: peer,
+                id: Uuid::now_v7(),
+                topic: e.topic,
+                source_tenant_id: me,
+                subject_type: e.subject_type,
+                subject_id: e.subject_id,
+                payload: e.payload.to_string(),
+                dedupe_key: e.dedupe_key,
+                created_at: now(),
+                relayed_at: None,
+            };
+            // The same change announced twice (a retried request) is queued once.
+            outbox_event::Entity::insert(row.into_active_model())
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::columns([
+                        outbox_event::Column::TenantId,
+                        outbox_event::Column::DedupeKey,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&self.tx)
+                .await?;
+        }
+        let rec = self.append_audit_in(peer, entry).await?;
+        self.wrote();
+        Ok(rec)
+    }
+
+    // ---- the grantee's reads of the owner's rows ---------------------------------------
+
+    /// The certificates `grants` cover: the granted one, or all of the owner's under an "all
+    /// ISO certificates" grant.
+    pub async fn shared_certificates(
+        &self,
+        grants: &[LiveGrant],
+    ) -> Result<Vec<certificate::Model>, StoreError> {
+        use certificate::Column as C;
+        let mut any = Condition::any();
+        let mut n = 0;
+        for g in grants {
+            match g.row.artifact_kind.as_str() {
+                "certificate" => {
+                    any = any.add(
+                        Condition::all()
+                            .add(C::TenantId.eq(g.owner()))
+                            .add(C::Id.eq(g.row.artifact_id)),
+                    );
+                    n += 1;
+                }
+                "all-iso-certificates" => {
+                    any = any.add(C::TenantId.eq(g.owner()));
+                    n += 1;
+                }
+                _ => {}
+            }
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(certificate::Entity::find()
+            .filter(any)
+            .order_by_asc(C::TenantId)
+            .order_by_asc(C::Standard)
+            .order_by_asc(C::CertificateNumber)
+            .order_by_asc(C::Id)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// The audits and decisions of shared certificates `(owner, id)` (their status is computed
+    /// from them), in the order [`TenantTx::certificate_audits_of`] uses.
+    pub async fn shared_certificate_history(
+        &self,
+        certs: &[(Uuid, Uuid)],
+    ) -> Result<
+        (
+            Vec<certificate_audit::Model>,
+            Vec<certificate_decision::Model>,
+        ),
+        StoreError,
+    > {
+        if certs.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut a_any = Condition::any();
+        let mut d_any = Condition::any();
+        for (owner, id) in certs {
+            a_any = a_any.add(
+                Condition::all()
+                    .add(certificate_audit::Column::TenantId.eq(*owner))
+                    .add(certificate_audit::Column::CertificateId.eq(*id)),
+            );
+            d_any = d_any.add(
+                Condition::all()
+                    .add(certificate_decision::Column::TenantId.eq(*owner))
+                    .add(certificate_decision::Column::CertificateId.eq(*id)),
+            );
+        }
+        let audits = certificate_audit::Entity::find()
+            .filter(a_any)
+            .order_by_asc(certificate_audit::Column::CertificateId)
+            .order_by_asc(certificate_audit::Column::StartDate)
+            .order_by_asc(certificate_audit::Column::CreatedAt)
+            .order_by_asc(certificate_audit::Column::Id)
+            .all(&self.tx)
+            .await?;
+        let decisions = certificate_decision::Entity::find()
+            .filter(d_any)
+            .order_by_asc(certificate_decision::Column::CertificateId)
+            .order_by_asc(certificate_decision::Column::DecidedOn)
+            .order_by_asc(certificate_decision::Column::CreatedAt)
+            .order_by_asc(certificate_decision::Column::Id)
+            .all(&self.tx)
+            .await?;
+        Ok((audits, decisions))
+    }
+
+    /// The attestations `grants` cover.
+    pub async fn shared_attestations(
+        &self,
+        grants: &[LiveGrant],
+    ) -> Result<Vec<attestation::Model>, StoreError> {
+        let pairs = pairs_of(grants, "attestation");
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any = Condition::any();
+        for (o, id) in pairs {
+            any = any.add(
+                Condition::all()
+                    .add(attestation::Column::TenantId.eq(o))
+                    .add(attestation::Column::Id.eq(id)),
+            );
+        }
+        Ok(attestation::Entity::find()
+            .filter(any)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// The BAAs `grants` cover.
+    pub async fn shared_baas(&self, grants: &[LiveGrant]) -> Result<Vec<baa::Model>, StoreError> {
+        let pairs = pairs_of(grants, "baa");
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any = Condition::any();
+        for (o, id) in pairs {
+            any = any.add(
+                Condition::all()
+                    .add(baa::Column::TenantId.eq(o))
+                    .add(baa::Column::Id.eq(id)),
+            );
+        }
+        Ok(baa::Entity::find().filter(any).all(&self.tx).await?)
+    }
+
+    /// The ISMS names and latest approved SoA versions `grants` of SoA summaries cover.
+    pub async fn shared_soas(
+        &self,
+        grants: &[LiveGrant],
+    ) -> Result<(Vec<isms_entity::Model>, Vec<soa_version::Model>), StoreError> {
+        let pairs = pairs_of(grants, "soa-summary");
+        if pairs.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut i_any = Condition::any();
+        let mut v_any = Condition::any();
+        for (o, id) in &pairs {
+            i_any = i_any.add(
+                Condition::all()
+                    .add(isms_entity::Column::TenantId.eq(*o))
+                    .add(isms_entity::Column::Id.eq(*id)),
+            );
+            v_any = v_any.add(
+                Condition::all()
+                    .add(soa_version::Column::TenantId.eq(*o))
+                    .add(soa_version::Column::IsmsId.eq(*id))
+                    .add(
+                        soa_version::Column::Number.in_subquery(
+                            sea_orm::sea_query::Query::select()
+                                .expr(sea_orm::sea_query::Func::max(Expr::col(
+                                    soa_version::Column::Number,
+                                )))
+                                .from(soa_version::Entity)
+                                .and_where(soa_version::Column::TenantId.eq(*o))
+                                .and_where(soa_version::Column::IsmsId.eq(*id))
+                                .to_owned(),
+                        ),
+                    ),
+            );
+        }
+        let isms = isms_entity::Entity::find()
+            .filter(i_any)
+            .all(&self.tx)
+            .await?;
+        let versions = soa_version::Entity::find()
+            .filter(v_any)
+            .all(&self.tx)
+            .await?;
+        Ok((isms, versions))
+    }
+
+    /// Documents (evidence rows) of owners `(owner, id)`; PostgreSQL shows a grantee only those
+    /// a live document grant opens.
+    pub async fn shared_documents(
+        &self,
+        docs: &[(Uuid, Uuid)],
+    ) -> Result<Vec<evidence::Model>, StoreError> {
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any = Condition::any();
+        for (o, id) in docs {
+            any = any.add(
+                Condition::all()
+                    .add(evidence::Column::TenantId.eq(*o))
+                    .add(evidence::Column::Id.eq(*id)),
+            );
+        }
+        Ok(evidence::Entity::find().filter(any).all(&self.tx).await?)
+    }
+
+    /// Whether the current tenant accepted the current version of `owner`'s NDA `nda`.
+    pub async fn accepted_current_nda(
+        &self,
+        owner: Uuid,
+        nda_id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let Some(n) = self.nda_of(owner, nda_id).await? else {
+            return Ok(false);
+        };
+        Ok(nda_acceptance::Entity::find()
+            .filter(nda_acceptance::Column::TenantId.eq(owner))
+            .filter(nda_acceptance::Column::NdaId.eq(nda_id))
+            .filter(nda_acceptance::Column::Version.eq(n.current_version))
+            .filter(nda_acceptance::Column::GranteeTenantId.eq(self.tenant_uuid()))
+            .one(&self.tx)
+            .await?
+            .is_some())
+    }
+
+    /// For each `(owner, nda)`, whether the current tenant accepted its current version.
+    pub async fn accepted_current_ndas(
+        &self,
+        ndas: &[(Uuid, Uuid)],
+    ) -> Result<Vec<((Uuid, Uuid), bool)>, StoreError> {
+        let mut out = Vec::with_capacity(ndas.len());
+        for (o, n) in ndas {
+            out.push(((*o, *n), self.accepted_current_nda(*o, *n).await?));
+        }
+        Ok(out)
+    }
+}
+
+fn pairs_of(grants: &[LiveGrant], kind: &str) -> Vec<(Uuid, Uuid)> {
+    grants
+        .iter()
+        .filter(|g| g.row.artifact_kind == kind)
+        .filter_map(|g| g.row.artifact_id.map(|id| (g.owner(), id)))
+        .collect()
+}
