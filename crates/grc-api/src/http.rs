@@ -89,6 +89,26 @@ fn client_addr(req: &HttpRequest) -> String {
         .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
 }
 
+/// Where a request came from, for records that name it (an NDA acceptance).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The peer's IP address (the proxy's, behind one).
+    pub address: String,
+    /// The `User-Agent` header, at most 500 characters.
+    pub user_agent: Option<String>,
+}
+
+pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        address: client_addr(req),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(500).collect()),
+    }
+}
+
 /// Authenticates the request and applies the rate limit; the error is the response to send.
 /// Plain HTTP routes use it too (`crate::exports::authorize_request`).
 pub(crate) async fn authenticate(
@@ -244,7 +264,7 @@ pub async fn graphql_post(
             );
         }
     };
-    execute(&state, request, auth, gql, started).await
+    execute(&state, request, auth, client_info(&req), gql, started).await
 }
 
 fn is_multipart(req: &HttpRequest) -> bool {
@@ -337,7 +357,7 @@ async fn graphql_multipart(
             );
         }
     };
-    execute(&state, request, auth, gql, started).await
+    execute(&state, request, auth, client_info(&req), gql, started).await
 }
 
 /// `GET /evidence/{id}/content`: an evidence file, with the same authentication as
@@ -374,6 +394,50 @@ pub async fn evidence_content(
     };
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header(attachment(&d.filename))
+        .insert_header((header::ETAG, format!("\"{}\"", d.sha256)))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        ))
+        .body(d.content)
+}
+
+/// `GET /shared/{grant}/{artifact}/document`: a document shared with the current tenant, with
+/// the same authentication as `/graphql`; each download leaves a receipt on both sides (see
+/// [`crate::graphql::sharing::prepare_shared_download`]).
+pub async fn shared_document(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let auth = match authenticate(&req, &state, false).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (grant, artifact) = path.into_inner();
+    let d = match crate::graphql::sharing::prepare_shared_download(
+        &state.store,
+        &state.evidence,
+        &auth,
+        &grant,
+        &artifact,
+        client_addr(&req),
+    )
+    .await
+    {
+        Ok(d) => d,
+        Err(r) => {
+            state.metrics.error(r.code.as_str());
+            let status =
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error_response(status, r.code, r.message, false);
+        }
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, d.media_type.clone()))
         .insert_header(attachment(&d.filename))
         .insert_header((header::ETAG, format!("\"{}\"", d.sha256)))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -457,13 +521,14 @@ pub async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    execute(&state, request, auth, gql, started).await
+    execute(&state, request, auth, client_info(&req), gql, started).await
 }
 
 async fn execute(
     state: &AppState,
     request: async_graphql::Request,
     auth: AuthContext,
+    client: ClientInfo,
     gql: bool,
     started: Instant,
 ) -> HttpResponse {
@@ -471,6 +536,7 @@ async fn execute(
     let phase = Arc::new(RequestPhase::default());
     let request = request
         .data(auth)
+        .data(client)
         .data(phase.clone())
         .data(state.evidence.clone());
     let response = state.schema.execute(request).await;

@@ -275,6 +275,10 @@ impl Application {
                     "/evidence/{id}/content",
                     web::get().to(http::evidence_content),
                 )
+                .route(
+                    "/shared/{grant}/{artifact}/document",
+                    web::get().to(http::shared_document),
+                )
                 .configure(|c| exports::routes(c, exports.clone()))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))

@@ -83,6 +83,11 @@ impl TenantTx {
         Ok(())
     }
 
+    /// The audit events appended so far in this transaction (its own and its peers').
+    pub fn appended(&self) -> &[AuditRecord] {
+        &self.appended
+    }
+
     /// For tests: the transaction's connection, to check what raw SQL sees inside the scope.
     #[doc(hidden)]
     pub fn raw_connection(&self) -> &DatabaseTransaction {

@@ -20,4 +20,5 @@ mod records;
 mod rls;
 mod roles;
 mod schema;
+mod sharing;
 mod vendors;

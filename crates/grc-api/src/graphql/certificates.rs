@@ -214,7 +214,7 @@ fn dom_standard(row: &certificate::Model) -> Result<(dom::Standard, dom::Edition
 
 /// Validates a certificate's history (as it is, or as a change would make it) with the
 /// lifecycle rules.
-fn lifecycle(
+pub(crate) fn lifecycle(
     row: &certificate::Model,
     audits: &[certificate_audit::Model],
     decisions: &[certificate_decision::Model],

@@ -1016,7 +1016,7 @@ pub struct DownloadRefusal {
     pub message: &'static str,
 }
 
-const fn refuse(status: u16, code: ErrorCode, message: &'static str) -> DownloadRefusal {
+pub(crate) const fn refuse(status: u16, code: ErrorCode, message: &'static str) -> DownloadRefusal {
     DownloadRefusal {
         status,
         code,

@@ -40,6 +40,12 @@ pub enum Kind {
     Vendor,
     Attestation,
     Baa,
+    TenantConnection,
+    ShareListing,
+    ShareGrant,
+    Nda,
+    AccessRequest,
+    AccessReceipt,
 }
 
 impl Kind {
@@ -77,6 +83,12 @@ impl Kind {
             Self::Vendor => "Vendor",
             Self::Attestation => "Attestation",
             Self::Baa => "Baa",
+            Self::TenantConnection => "TenantConnection",
+            Self::ShareListing => "ShareListing",
+            Self::ShareGrant => "ShareGrant",
+            Self::Nda => "Nda",
+            Self::AccessRequest => "AccessRequest",
+            Self::AccessReceipt => "AccessReceipt",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -113,6 +125,12 @@ impl Kind {
             Self::Vendor,
             Self::Attestation,
             Self::Baa,
+            Self::TenantConnection,
+            Self::ShareListing,
+            Self::ShareGrant,
+            Self::Nda,
+            Self::AccessRequest,
+            Self::AccessReceipt,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

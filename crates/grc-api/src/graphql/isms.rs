@@ -1320,9 +1320,30 @@ impl SoaDraftEntry {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         self.owners.get(ctx, self.scope, self.e().owner_id).await
     }
-    /// The connected vendor the control is inherited from (the sharing feature sets it).
+    /// The vendor the control is inherited from (`setSoaEntryInheritance` sets it).
     async fn inherited_from(&self) -> Option<ID> {
-        self.e().inherited_from.map(|v| ID(v.to_string()))
+        self.e()
+            .inherited_from
+            .map(|v| super::ids::encode(super::ids::Kind::Vendor, v))
+    }
+    /// Whether the inheritance still rests on the vendor's shared SoA summary, judged now:
+    /// a revoked share or a changed vendor entry shows here at once. Null when not inherited.
+    async fn inheritance(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::sharing::SoaInheritance>> {
+        let Some(vendor) = self.e().inherited_from else {
+            return Ok(None);
+        };
+        let tx = store(ctx)
+            .tenant_tx(self.scope)
+            .await
+            .map_err(crate::errors::StoreErrorExt)?;
+        let inh = super::sharing::inheritance(&tx, self.scope, vendor, self.e().control_id)
+            .await
+            .map_err(crate::errors::StoreErrorExt)?;
+        tx.commit().await.map_err(crate::errors::StoreErrorExt)?;
+        Ok(Some(inh))
     }
     async fn notes(&self) -> Option<&str> {
         self.e().notes.as_deref()
@@ -3020,6 +3041,7 @@ impl IsmsMutation {
                         status: Some(resulting).filter(|s| *s != cur.status || status.is_some()),
                         owner_id: owner,
                         notes,
+                        inherited_from: None,
                     }));
                 }
                 let n = tx.update_soa_entries(isms.id, &changes, &az.actor.to_stored()).await?;

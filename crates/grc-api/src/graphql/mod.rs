@@ -13,6 +13,7 @@ pub mod isms;
 pub mod mutation;
 pub mod query;
 pub mod records;
+pub mod sharing;
 pub mod spans;
 pub mod subscription;
 pub mod types;
@@ -27,7 +28,12 @@ use grc_domain::authz::{Operation, permits};
 use grc_domain::tenancy::Role;
 use grc_store::{Store, TenantRecord, TenantScope};
 
-pub type GrcSchema = Schema<QueryRoot, MutationRoot, subscription::Subscription>;
+pub type GrcSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// The subscription root.
+#[derive(Debug, Default, async_graphql::MergedSubscription)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(subscription::Subscription, sharing::SharingSubscription);
 
 /// The query root: the foundation's fields and the catalogs'.
 #[derive(Debug, Default, async_graphql::MergedObject)]
@@ -42,6 +48,7 @@ pub struct QueryRoot(
     vendors::VendorsQuery,
     attestations::AttestationsQuery,
     certificates::CertificatesQuery,
+    sharing::SharingQuery,
 );
 
 /// The mutation root.
@@ -57,6 +64,8 @@ pub struct MutationRoot(
     vendors::VendorsMutation,
     attestations::AttestationsMutation,
     certificates::CertificatesMutation,
+    sharing::SharingMutation,
+    sharing::InheritanceMutation,
 );
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).
@@ -89,7 +98,7 @@ pub fn build_schema(
     let mut b = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        subscription::Subscription,
+        SubscriptionRoot::default(),
     )
     .extension(crate::limits::Limits::new(limits))
     .extension(spans::RequestSpans)

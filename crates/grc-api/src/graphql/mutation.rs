@@ -44,9 +44,19 @@ pub(crate) async fn record(
 /// Commits, drops this replica's cached credentials the change made stale (before the answer
 /// goes out, so the caller's next request sees the change), and tells live subscribers and the
 /// other replicas about the audit events the transaction wrote.
-pub(crate) async fn commit(ctx: &Context<'_>, tx: TenantTx) -> Result<(), MutationError> {
+///
+/// A change to an artifact shared with other tenants is announced to them here: an outbox
+/// event per grantee in the same transaction, then (after the commit) an event in each
+/// grantee's audit chain for their live subscribers (see `sharing::share_changes`).
+pub(crate) async fn commit(ctx: &Context<'_>, mut tx: TenantTx) -> Result<(), MutationError> {
+    let scope = tx.scope();
+    let shared = super::sharing::share_changes(&mut tx).await?;
     let events = tx.commit().await?;
     announce(ctx, events).await;
+    if !shared.is_empty() {
+        let events = super::sharing::tell_grantees(super::store(ctx), scope, shared).await;
+        announce(ctx, events).await;
+    }
     Ok(())
 }
 

@@ -344,6 +344,19 @@ async fn resolve_node(
             super::certificates::resolve_node(lookup.tx(ctx, az.scope).await?, gid.kind, gid.id)
                 .await
         }
+        Kind::TenantConnection
+        | Kind::ShareListing
+        | Kind::ShareGrant
+        | Kind::Nda
+        | Kind::AccessRequest
+        | Kind::AccessReceipt => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let az = authorize(ctx, Operation::ReadSharing)?;
+            lookup.finish().await?;
+            super::sharing::resolve_node(ctx, &az, gid.kind, gid.id).await
+        }
         Kind::Vendor | Kind::Attestation | Kind::Baa => {
             if current.is_none() {
                 return Ok(None);

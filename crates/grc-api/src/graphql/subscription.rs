@@ -34,7 +34,7 @@ impl std::fmt::Debug for SocketCredential {
 
 impl SocketCredential {
     /// Whether the credential may still perform `op` in `tenant`; the error to send if not.
-    async fn still_permits(&self, op: Operation, tenant: uuid::Uuid) -> Result<()> {
+    pub(crate) async fn still_permits(&self, op: Operation, tenant: uuid::Uuid) -> Result<()> {
         let auth = self
             .authenticator
             .authenticate(Some(&self.credential), self.tenant.as_deref())
@@ -57,7 +57,7 @@ impl SocketCredential {
 #[derive(Debug, Default)]
 pub struct Subscription;
 
-#[GqlSubscription]
+#[GqlSubscription(name = "AuditSubscription")]
 impl Subscription {
     /// Each audit event of the current tenant as it is committed (owners and auditors).
     async fn audit_event_appended(

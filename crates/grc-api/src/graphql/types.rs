@@ -70,6 +70,12 @@ pub enum Node {
     Certificate(super::certificates::Certificate),
     CertificationAudit(super::certificates::CertificationAudit),
     CertificationDecision(super::certificates::CertificationDecision),
+    TenantConnection(super::sharing::TenantConnection),
+    ShareListing(super::sharing::ShareListing),
+    ShareGrant(super::sharing::ShareGrant),
+    Nda(super::sharing::Nda),
+    AccessRequest(super::sharing::AccessRequest),
+    AccessReceipt(super::sharing::AccessReceipt),
 }
 
 /// A covered entity, business associate, or hybrid entity running its ISMS on grc.

@@ -21,6 +21,7 @@ use super::common::{
 use super::connection::{ConnectionFields, PageArgs, build, page_in_memory, wants_total};
 use super::ids::{Kind, decode_kind, encode};
 use super::query::page_cost;
+use super::sharing::{SharedArtifact, TenantConnection};
 use super::{Authorized, authorize, store};
 use crate::errors::{ErrorCode, MutationError, StoreErrorExt, UserError, gql_error};
 use async_graphql::connection::Connection;
@@ -341,6 +342,9 @@ impl Shared {
     }
 }
 
+/// What vendors' connected tenants share, by vendor.
+type Shares = Arc<HashMap<Uuid, Vec<SharedArtifact>>>;
+
 /// A set of vendors whose children are loaded together.
 #[derive(Debug)]
 pub(crate) struct Group {
@@ -348,6 +352,8 @@ pub(crate) struct Group {
     rows: HashMap<Uuid, vendor::Model>,
     children: OnceCell<Arc<Children>>,
     next: OnceCell<Arc<Group>>,
+    /// What the vendors' connected tenants share with this one, per date.
+    shares: tokio::sync::Mutex<HashMap<NaiveDate, Shares>>,
 }
 
 /// The attestations and BAAs of a set of vendors, by vendor, with their documents.
@@ -368,7 +374,26 @@ impl Group {
             rows: rows.into_iter().map(|r| (r.id, r)).collect(),
             children: OnceCell::new(),
             next: OnceCell::new(),
+            shares: tokio::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The artifacts the vendors' connected tenants share with this tenant, live on `on`,
+    /// loaded once per date for the whole set.
+    async fn shares(&self, ctx: &Context<'_>, on: NaiveDate) -> Result<Shares> {
+        let mut cache = self.shares.lock().await;
+        if let Some(s) = cache.get(&on) {
+            return Ok(s.clone());
+        }
+        let ids: Vec<Uuid> = self.rows.keys().copied().collect();
+        let tx = self.shared.tx(ctx).await?;
+        let s = super::sharing::vendor_shares(&tx, &ids, on)
+            .await
+            .map_err(StoreErrorExt)?;
+        tx.commit().await.map_err(StoreErrorExt)?;
+        let s = Arc::new(s);
+        cache.insert(on, s.clone());
+        Ok(s)
     }
 
     /// The vendor `id` of this set, as an object.
@@ -463,6 +488,14 @@ pub struct VendorContact {
 pub struct Vendor {
     pub(crate) row: vendor::Model,
     pub(crate) group: Arc<Group>,
+}
+
+impl Vendor {
+    /// One vendor as an object of its own.
+    pub(crate) fn single(scope: TenantScope, row: vendor::Model) -> Self {
+        let group = Group::new(Shared::new(scope, None), [row.clone()]);
+        Vendor { row, group }
+    }
 }
 
 /// A direct subcontractor of a vendor and what it provides.
@@ -595,6 +628,29 @@ impl Vendor {
             })
             .unwrap_or_default())
     }
+    /// The link of this vendor record to the vendor's tenant on grc: the open connection, or
+    /// else the latest.
+    async fn connection(&self, ctx: &Context<'_>) -> Result<Option<TenantConnection>> {
+        let tx = self.group.shared.tx(ctx).await?;
+        let c =
+            super::sharing::vendor_connection(&tx, self.group.shared.scope, self.row.id).await?;
+        tx.commit().await.map_err(StoreErrorExt)?;
+        Ok(c)
+    }
+    /// What the vendor's connected tenant shares with this tenant now, live on `on` (default
+    /// today): its certificates (with their current status), attestations, BAAs and SoA
+    /// summary. Listing them leaves no receipt; opening one (`sharedArtifact`) does.
+    async fn shared_artifacts(
+        &self,
+        ctx: &Context<'_>,
+        on: Option<NaiveDate>,
+    ) -> Result<Vec<SharedArtifact>> {
+        let on = on
+            .or(self.group.shared.judged.map(|j| j.0))
+            .unwrap_or_else(today);
+        let shares = self.group.shares(ctx, on).await?;
+        Ok(shares.get(&self.row.id).cloned().unwrap_or_default())
+    }
     /// The vendor's compliance on `on` (default today) with the tenant's policy: each
     /// requirement of its tier met by its best attestation, and a BAA in force where the
     /// vendor has ePHI access. Validity ending within `windowDays` (default: the policy's)
@@ -636,6 +692,29 @@ impl Vendor {
             .enumerate()
             .map(|(i, b)| (atts.len() + i, b))
             .collect();
+        // Certificates the vendor's connected tenant shares with this one count as its ISO
+        // attestations, with their live status.
+        let shares = self.group.shares(ctx, on).await?;
+        let shared: Vec<SharedArtifact> = shares
+            .get(&self.row.id)
+            .map(|v| v.iter().filter(|a| a.is_certificate()).cloned().collect())
+            .unwrap_or_default();
+        let first_shared = atts.len() + baas.len();
+        let mut held = held;
+        held.extend(shared.iter().enumerate().filter_map(|(k, a)| {
+            super::sharing::slim_of(self.row.id, a).and_then(|slim| {
+                attestation_state(
+                    super::attestations::dates_of_slim(&slim),
+                    &policy.attestation,
+                    on,
+                )
+                .map(|(kind, state)| vdom::HeldAttestation {
+                    kind,
+                    state,
+                    index: first_shared + k,
+                })
+            })
+        }));
         let ephi = ephi_of(&self.row.ephi_access);
         let r = vdom::vendor_compliance(
             policy.requirements.of(tier_of(self.row.tier)),
@@ -646,12 +725,18 @@ impl Vendor {
             on,
             window,
         );
+        let shared_at = |i: Option<usize>| -> Option<SharedArtifact> {
+            i.and_then(|i| i.checked_sub(first_shared))
+                .and_then(|k| shared.get(k))
+                .cloned()
+        };
         let att = |i: Option<usize>| -> Option<Attestation> {
             i.and_then(|i| atts.get(i))
                 .map(|row| Attestation::new(row.clone(), self.group.clone(), c.docs.clone()))
         };
         let agreement = |i: Option<usize>| -> Option<Baa> {
-            i.and_then(|i| i.checked_sub(atts.len()))
+            i.filter(|i| *i < atts.len() + baas.len())
+                .and_then(|i| i.checked_sub(atts.len()))
                 .and_then(|i| baas.get(i))
                 .map(|row| Baa::new(row.clone(), self.group.clone(), c.docs.clone()))
         };
@@ -665,6 +750,7 @@ impl Vendor {
                     state: state_out(x.state),
                     attestation: att(x.best),
                     baa: agreement(x.best),
+                    shared_artifact: shared_at(x.best),
                     valid_until: x.valid_until,
                 })
                 .collect(),
@@ -716,6 +802,8 @@ pub struct RequirementOutcome {
     pub attestation: Option<Attestation>,
     /// The BAA that decides it, when the requirement lists a BAA and one is in force.
     pub baa: Option<Baa>,
+    /// The certificate the vendor's tenant shares with this one that decides it, if it is one.
+    pub shared_artifact: Option<SharedArtifact>,
     /// The last day the requirement stays met by it.
     pub valid_until: Option<NaiveDate>,
 }
@@ -1035,7 +1123,8 @@ impl VendorsQuery {
         let on = on.unwrap_or_else(today);
         let load = async {
             let policy = tx.vendor_policy().await?;
-            let inputs = tx.compliance_inputs().await?;
+            let mut inputs = tx.compliance_inputs().await?;
+            super::sharing::add_shared_certificates(&tx, &mut inputs, on).await?;
             let all = tx.vendors_all().await?;
             Ok::<_, StoreError>((policy, inputs, all))
         };
@@ -1112,7 +1201,8 @@ impl VendorsQuery {
             .map_err(StoreErrorExt)?;
         let load = async {
             let policy = tx.vendor_policy().await?;
-            let inputs = tx.compliance_inputs().await?;
+            let mut inputs = tx.compliance_inputs().await?;
+            super::sharing::add_shared_certificates(&tx, &mut inputs, on).await?;
             Ok::<_, StoreError>((policy, inputs))
         };
         let (policy, inputs) = load.await.map_err(StoreErrorExt)?;

@@ -387,6 +387,8 @@ pub struct SoaEntryPatch {
     pub status: Option<ImplementationStatus>,
     pub owner_id: Option<Option<Uuid>>,
     pub notes: Option<Option<String>>,
+    /// The vendor the control is inherited from (`Some(None)` clears it).
+    pub inherited_from: Option<Option<Uuid>>,
 }
 
 /// An approved SoA version.
@@ -1406,6 +1408,9 @@ impl TenantTx {
             }
             if let Some(n) = &p.notes {
                 row.notes = Set(n.clone());
+            }
+            if let Some(v) = p.inherited_from {
+                row.inherited_from = Set(v);
             }
             let n = soa_entry::Entity::update_many()
                 .set(row)

@@ -33,8 +33,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-/// A grant to the current tenant that was live when it was read. Only the store builds one;
-/// the grantee's reads of the owner's rows take it, so that no such read can skip the check.
+/// A grant whose artifacts the current tenant may read: a grant to it that was live when it
+/// was read, or one of its own grants (its own rows). Only the store builds one; the reads of
+/// the owner's rows take it, so that no such read can skip the check.
 #[derive(Debug, Clone)]
 pub struct LiveGrant {
     row: share_grant::Model,
@@ -455,7 +456,8 @@ impl TenantTx {
         to_me: bool,
         f: &GrantFilter,
         req: &PageRequest<Uuid>,
-    ) -> Result<Page<share_grant::Model>, StoreError> {
+        want_total: bool,
+    ) -> Result<(Page<share_grant::Model>, u64), StoreError> {
         use share_grant::Column as C;
         let me = self.tenant_uuid();
         let mut q = share_grant::Entity::find();
@@ -477,21 +479,32 @@ impl TenantTx {
         if let Some(at) = f.live_at {
             q = q.filter(live_at(at));
         }
+        let total = if want_total {
+            sea_orm::PaginatorTrait::count(q.clone(), &self.tx).await?
+        } else {
+            0
+        };
         let rows = req
             .apply(q, C::Id, |k: &Uuid| (*k).into())
             .all(&self.tx)
             .await?;
-        Ok(req.finish(rows))
+        Ok((req.finish(rows), total))
     }
 
-    /// Wraps grant rows to the current tenant that are live at `at` (others are dropped).
-    pub fn live_grants(&self, rows: Vec<share_grant::Model>, at: DateTime<Utc>) -> Vec<LiveGrant> {
+    /// Wraps the grant rows whose artifacts the current tenant may read now: its own grants
+    /// (its own rows, whatever the grant's state) and grants to it that are live at `at`.
+    pub fn readable_grants(
+        &self,
+        rows: Vec<share_grant::Model>,
+        at: DateTime<Utc>,
+    ) -> Vec<LiveGrant> {
         let me = self.tenant_uuid();
         rows.into_iter()
             .filter(|g| {
-                g.grantee_tenant_id == me
-                    && g.revoked_at.is_none()
-                    && g.expires_at.is_none_or(|e| e > at)
+                g.tenant_id == me
+                    || (g.grantee_tenant_id == me
+                        && g.revoked_at.is_none()
+                        && g.expires_at.is_none_or(|e| e > at))
             })
             .map(|row| LiveGrant { row })
             .collect()
@@ -785,65 +798,70 @@ impl TenantTx {
         Ok(())
     }
 
-    /// Writes into a connected peer's audit chain (and, with `event`, its outbox), in this
-    /// transaction: the one place a transaction writes rows of another tenant. The peer must
+    /// Appends an event to a connected peer's audit chain, in this transaction: with
+    /// [`TenantTx::queue_peer_event`], the only writes of another tenant's rows. The peer must
     /// have had a connection with the current tenant. The transaction is switched into the peer
     /// for these statements only (so PostgreSQL's tenant policies apply to them as the peer's)
-    /// and back. The appended event is returned with the transaction's other events on commit.
+    /// and back. The event is returned with the transaction's own on commit (for live
+    /// subscribers). Take [`TenantTx::lock_chains`] first when the transaction writes two chains.
     pub async fn notify_peer(
         &mut self,
         peer: Uuid,
         entry: AuditEntry,
-        event: Option<PeerEvent>,
     ) -> Result<AuditRecord, StoreError> {
+        self.check_peer(peer).await?;
         let me = self.tenant_uuid();
-        if peer == me || !self.ever_connected(peer).await? {
+        set_local(&self.tx, "app.tenant_id", &peer.to_string()).await?;
+        let r = self.append_audit_in(peer, entry).await;
+        set_local(&self.tx, "app.tenant_id", &me.to_string()).await?;
+        let rec = r?;
+        self.wrote();
+        Ok(rec)
+    }
+
+    /// Queues an event for a connected peer in its outbox, in this transaction (no lock: an
+    /// insert). The same `dedupe_key` is queued once.
+    pub async fn queue_peer_event(&mut self, peer: Uuid, e: PeerEvent) -> Result<(), StoreError> {
+        self.check_peer(peer).await?;
+        let me = self.tenant_uuid();
+        let row = outbox_event::Model {
+            tenant_id: peer,
+            id: Uuid::now_v7(),
+            topic: e.topic,
+            source_tenant_id: me,
+            subject_type: e.subject_type,
+            subject_id: e.subject_id,
+            payload: e.payload.to_string(),
+            dedupe_key: e.dedupe_key,
+            created_at: now(),
+            relayed_at: None,
+        };
+        set_local(&self.tx, "app.tenant_id", &peer.to_string()).await?;
+        // The same change announced twice (a retried request) is queued once.
+        let r = outbox_event::Entity::insert(row.into_active_model())
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([
+                    outbox_event::Column::TenantId,
+                    outbox_event::Column::DedupeKey,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&self.tx)
+            .await;
+        set_local(&self.tx, "app.tenant_id", &me.to_string()).await?;
+        r?;
+        self.wrote();
+        Ok(())
+    }
+
+    async fn check_peer(&self, peer: Uuid) -> Result<(), StoreError> {
+        if peer == self.tenant_uuid() || !self.ever_connected(peer).await? {
             return Err(StoreError::Invalid(format!(
                 "tenant {peer} is not connected with the current tenant"
             )));
         }
-        set_local(&self.tx, "app.tenant_id", &peer.to_string()).await?;
-        let r = self.peer_writes(peer, me, entry, event).await;
-        set_local(&self.tx, "app.tenant_id", &me.to_string()).await?;
-        r
-    }
-
-    async fn peer_writes(
-        &mut self,
-        peer: Uuid,
-        me: Uuid,
-        entry: AuditEntry,
-        event: Option<PeerEvent>,
-    ) -> Result<AuditRecord, StoreError> {
-        if let Some(e) = event {
-            let row = outbox_event::Model {
-                tenant_id: peer,
-                id: Uuid::now_v7(),
-                topic: e.topic,
-                source_tenant_id: me,
-                subject_type: e.subject_type,
-                subject_id: e.subject_id,
-                payload: e.payload.to_string(),
-                dedupe_key: e.dedupe_key,
-                created_at: now(),
-                relayed_at: None,
-            };
-            // The same change announced twice (a retried request) is queued once.
-            outbox_event::Entity::insert(row.into_active_model())
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::columns([
-                        outbox_event::Column::TenantId,
-                        outbox_event::Column::DedupeKey,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&self.tx)
-                .await?;
-        }
-        let rec = self.append_audit_in(peer, entry).await?;
-        self.wrote();
-        Ok(rec)
+        Ok(())
     }
 
     // ---- the grantee's reads of the owner's rows ---------------------------------------
@@ -1041,11 +1059,13 @@ impl TenantTx {
         Ok(evidence::Entity::find().filter(any).all(&self.tx).await?)
     }
 
-    /// Whether the current tenant accepted the current version of `owner`'s NDA `nda`.
+    /// Whether `grantee` (the current tenant, or a grantee of the current tenant's NDA) accepted
+    /// the current version of `owner`'s NDA `nda_id`.
     pub async fn accepted_current_nda(
         &self,
         owner: Uuid,
         nda_id: Uuid,
+        grantee: Uuid,
     ) -> Result<bool, StoreError> {
         let Some(n) = self.nda_of(owner, nda_id).await? else {
             return Ok(false);
@@ -1054,22 +1074,10 @@ impl TenantTx {
             .filter(nda_acceptance::Column::TenantId.eq(owner))
             .filter(nda_acceptance::Column::NdaId.eq(nda_id))
             .filter(nda_acceptance::Column::Version.eq(n.current_version))
-            .filter(nda_acceptance::Column::GranteeTenantId.eq(self.tenant_uuid()))
+            .filter(nda_acceptance::Column::GranteeTenantId.eq(grantee))
             .one(&self.tx)
             .await?
             .is_some())
-    }
-
-    /// For each `(owner, nda)`, whether the current tenant accepted its current version.
-    pub async fn accepted_current_ndas(
-        &self,
-        ndas: &[(Uuid, Uuid)],
-    ) -> Result<Vec<((Uuid, Uuid), bool)>, StoreError> {
-        let mut out = Vec::with_capacity(ndas.len());
-        for (o, n) in ndas {
-            out.push(((*o, *n), self.accepted_current_nda(*o, *n).await?));
-        }
-        Ok(out)
     }
 }
 
