@@ -938,7 +938,7 @@ async fn exactly_what_was_granted(backend: Backend) {
     assert_closed(&app, cm, &g2id, &a, "after the second revocation").await;
 
     // A grant that expires in a few seconds: live now, gone once its expiry passes.
-    let expires = Utc::now() + chrono::Duration::seconds(3);
+    let expires = Utc::now() + chrono::Duration::seconds(5);
     let mut input = share(&cust, "ATTESTATION", Some(&att), "METADATA");
     input["expiresAt"] = json!(expires.to_rfc3339());
     let g3 = grant(&app, pm, input).await;
