@@ -232,6 +232,7 @@ async fn seed(app: &TestApp, fx: &Fixture) -> Seed {
         status: Some(status),
         owner_id: Some(owner),
         notes: None,
+        inherited_from: None,
     };
     tx.update_soa_entries(
         isms,
