@@ -339,6 +339,16 @@ fn artifact_gid(kind: &str, id: Option<Uuid>) -> Option<ID> {
     })
 }
 
+impl ArtifactKind {
+    /// The stored kind of the single artifacts a grant of this kind covers.
+    fn item_kind_str(self) -> &'static str {
+        match self {
+            Self::AllIsoCertificates => "certificate",
+            k => k.as_str(),
+        }
+    }
+}
+
 /// Decodes an artifact id of `kind`.
 fn artifact_uuid(kind: ArtifactKind, id: &ID) -> Option<Uuid> {
     match kind {
@@ -2328,28 +2338,7 @@ async fn own_artifact(
         Some(t) => Ok((Some(uuid), t)),
         None => {
             // Visible only through a grant to the current tenant: a grantee passing it on.
-            let grants = tx
-                .grants_page(
-                    true,
-                    &GrantFilter {
-                        peer: None,
-                        kind: None,
-                        live_at: None,
-                    },
-                    &grc_store::PageRequest::Forward {
-                        first: 100,
-                        after: None,
-                    },
-                    false,
-                )
-                .await?
-                .0
-                .items;
-            let stored = kind.as_str();
-            let received = grants.iter().any(|g| {
-                g.artifact_id == Some(uuid)
-                    || (stored == "certificate" && g.artifact_kind == "all-iso-certificates")
-            });
+            let received = tx.received_artifact(kind.item_kind_str(), uuid).await?;
             if received {
                 Err(conflict(
                     "artifactId",
@@ -3124,16 +3113,10 @@ impl SharingMutation {
                 let id = decode_kind(&input.nda_id, Kind::Nda).ok_or_else(|| not_found("NDA", "ndaId"))?;
                 let mut tx = store(ctx).tenant_tx(az.scope).await?;
                 let me = az.scope.tenant_id().0;
-                // The NDA of a grant to the current tenant (only those are its to accept).
-                let grants = tx
-                    .grants_page(true, &GrantFilter { peer: None, kind: None, live_at: Some(Utc::now()) }, &grc_store::PageRequest::Forward { first: 100, after: None }, false)
+                // The NDA of a live grant to the current tenant (only those are its to accept).
+                let owner = tx
+                    .nda_owner_for_me(id, Utc::now())
                     .await?
-                    .0
-                    .items;
-                let owner = grants
-                    .iter()
-                    .find(|g| g.nda_id == Some(id))
-                    .map(|g| g.tenant_id)
                     .ok_or_else(|| not_found("NDA", "ndaId"))?;
                 let n = tx.nda_of(owner, id).await?.ok_or_else(|| not_found("NDA", "ndaId"))?;
                 if input.version != n.current_version {

@@ -429,6 +429,41 @@ impl TenantTx {
             .map(|row| LiveGrant { row }))
     }
 
+    /// Whether any grant to the current tenant (whatever its state) covers `kind` `id`: an
+    /// artifact the current tenant knows only as a grantee.
+    pub async fn received_artifact(&self, kind: &str, id: Uuid) -> Result<bool, StoreError> {
+        use share_grant::Column as C;
+        let mut which = Condition::any().add(
+            Condition::all()
+                .add(C::ArtifactKind.eq(kind))
+                .add(C::ArtifactId.eq(id)),
+        );
+        if kind == "certificate" {
+            which = which.add(C::ArtifactKind.eq("all-iso-certificates"));
+        }
+        Ok(share_grant::Entity::find()
+            .filter(C::GranteeTenantId.eq(self.tenant_uuid()))
+            .filter(which)
+            .one(&self.tx)
+            .await?
+            .is_some())
+    }
+
+    /// The owner of NDA `nda_id` when a grant to the current tenant live at `at` requires it.
+    pub async fn nda_owner_for_me(
+        &self,
+        nda_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, StoreError> {
+        Ok(share_grant::Entity::find()
+            .filter(share_grant::Column::GranteeTenantId.eq(self.tenant_uuid()))
+            .filter(share_grant::Column::NdaId.eq(nda_id))
+            .filter(live_at(at))
+            .one(&self.tx)
+            .await?
+            .map(|g| g.tenant_id))
+    }
+
     /// The grants to the current tenant from `owners` live at `at` (for vendor records).
     pub async fn live_grants_from(
         &self,
