@@ -107,8 +107,22 @@ pub async fn seed(
     let ptx = store.platform_tx().await?;
     let cloudchart = ptx.tenant_by_slug("cloudchart").await?;
     ptx.commit().await?;
-    if let Some(t) = cloudchart {
+    if let Some(t) = &cloudchart {
         seed_certificate(store, TenantScope::new(t.id), &actor).await?;
+    }
+    // St. Mary's vendor record of CloudChart is linked to CloudChart's tenant, and CloudChart
+    // shares all its ISO certificates with St. Mary's (metadata), live.
+    let ptx = store.platform_tx().await?;
+    let st_marys = ptx.tenant_by_slug("st-marys").await?;
+    ptx.commit().await?;
+    if let (Some(c), Some(p)) = (st_marys, cloudchart) {
+        seed_sharing(
+            store,
+            TenantScope::new(c.id),
+            TenantScope::new(p.id),
+            &actor,
+        )
+        .await?;
     }
     let email = Email::parse(OPERATOR_EMAIL).map_err(invalid)?;
     let ptx = store.platform_tx().await?;
@@ -703,4 +717,101 @@ async fn seed_catalog(store: &Store, scope: TenantScope, actor: &Actor) -> Resul
     })
     .await?;
     tx.commit().await.map(|_| ())
+}
+
+/// The demo connection between St. Mary's (customer) and CloudChart (provider), accepted, and
+/// CloudChart's grant of all its ISO certificates to St. Mary's, unless they exist.
+async fn seed_sharing(
+    store: &Store,
+    customer: TenantScope,
+    provider: TenantScope,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    use grc_store::entity::sharing::{connection, share_grant, share_listing};
+    let mut tx = store.tenant_tx(customer).await?;
+    if !tx.connections_for_me(None).await?.is_empty() {
+        return tx.commit().await.map(|_| ());
+    }
+    let Some(vendor) = tx
+        .vendors_all()
+        .await?
+        .into_iter()
+        .find(|v| v.name == "CloudChart EHR Hosting")
+    else {
+        return tx.commit().await.map(|_| ());
+    };
+    let now = grc_domain::audit::truncate_to_micros(chrono::Utc::now());
+    let conn = tx
+        .insert_connection(connection::Model {
+            tenant_id: customer.tenant_id().0,
+            id: uuid::Uuid::now_v7(),
+            vendor_id: vendor.id,
+            provider_tenant_id: provider.tenant_id().0,
+            status: "active".into(),
+            message: "Please link your certificates to our vendor record.".into(),
+            invited_by: actor.to_stored(),
+            invited_at: now,
+            responded_by: Some(actor.to_stored()),
+            responded_at: Some(now),
+            response_reason: None,
+            ended_by_tenant: None,
+            ended_by: None,
+            ended_at: None,
+            end_reason: None,
+        })
+        .await?;
+    tx.append_audit(grc_store::AuditEntry {
+        actor: actor.clone(),
+        action: "connection.invite".into(),
+        subject_type: "TenantConnection".into(),
+        subject_id: conn.id.to_string(),
+        change: serde_json::json!({"vendor": vendor.id, "provider": provider.tenant_id().0, "status": "active"}),
+    })
+    .await?;
+    tx.commit().await?;
+
+    let mut tx = store.tenant_tx(provider).await?;
+    tx.insert_share_listing(share_listing::Model {
+        tenant_id: provider.tenant_id().0,
+        id: uuid::Uuid::now_v7(),
+        artifact_kind: "all-iso-certificates".into(),
+        artifact_id: None,
+        title: "CloudChart ISO/IEC 27001 certificates".into(),
+        description: "Our current certificates, live.".into(),
+        created_by: actor.to_stored(),
+        created_at: now,
+        updated_at: now,
+    })
+    .await?;
+    let grant = tx
+        .insert_share_grant(share_grant::Model {
+            tenant_id: provider.tenant_id().0,
+            id: uuid::Uuid::now_v7(),
+            grantee_tenant_id: customer.tenant_id().0,
+            connection_tenant_id: customer.tenant_id().0,
+            connection_id: conn.id,
+            artifact_kind: "all-iso-certificates".into(),
+            artifact_id: None,
+            access: "metadata".into(),
+            expires_at: None,
+            nda_id: None,
+            request_id: None,
+            note: String::new(),
+            created_by: actor.to_stored(),
+            created_at: now,
+            revoked_by: None,
+            revoked_at: None,
+            revoke_reason: None,
+        })
+        .await?;
+    tx.append_audit(grc_store::AuditEntry {
+        actor: actor.clone(),
+        action: "share.grant".into(),
+        subject_type: "ShareGrant".into(),
+        subject_id: grant.id.to_string(),
+        change: serde_json::json!({"grantee": customer.tenant_id().0, "artifactKind": "all-iso-certificates"}),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

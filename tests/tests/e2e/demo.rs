@@ -98,4 +98,34 @@ async fn demo_world(backend: Backend) {
         .find(|e| e["kind"] == "RECERTIFICATION")
         .expect("a recertification is due");
     assert_eq!(recert["due"], cert["status"]["validUntil"]);
+
+    // CloudChart shares all its ISO certificates with St. Mary's: the hospital's vendor record
+    // shows that certificate, live, through the accepted connection.
+    let s = read(
+        &app,
+        &cm,
+        "st-marys",
+        "{ sharedWithMe(first: 5) { totalCount nodes { artifactKind owner { slug }
+             artifacts { title status validUntil } } }
+           vendors(first: 10) { nodes { name connection { status peer { slug } }
+             sharedArtifacts { status } } } }",
+    )
+    .await;
+    assert_eq!(s["sharedWithMe"]["totalCount"], 1);
+    let g = &s["sharedWithMe"]["nodes"][0];
+    assert_eq!(g["artifactKind"], "ALL_ISO_CERTIFICATES");
+    assert_eq!(g["owner"]["slug"], "cloudchart");
+    assert_eq!(g["artifacts"][0]["status"], "active");
+    assert_eq!(
+        g["artifacts"][0]["validUntil"],
+        cert["status"]["validUntil"]
+    );
+    let linked = s["vendors"]["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|v| v["name"] == "CloudChart EHR Hosting"))
+        .cloned()
+        .expect("the CloudChart vendor record");
+    assert_eq!(linked["connection"]["status"], "ACTIVE");
+    assert_eq!(linked["connection"]["peer"]["slug"], "cloudchart");
+    assert_eq!(linked["sharedArtifacts"], json!([{ "status": "active" }]));
 }
