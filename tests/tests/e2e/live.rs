@@ -16,6 +16,7 @@ both_backends! {
     subscribers_see_only_their_tenants_events => tenant_scoped;
     bad_credentials_and_roles_are_refused => refusals;
     a_socket_loses_what_its_credential_loses => standing_rechecked;
+    a_shared_certificates_suspension_and_revocation_reach_only_its_grantee => shared_changes;
 }
 
 async fn connect(app: &TestApp) -> Ws {
@@ -336,4 +337,305 @@ async fn standing_rechecked(backend: Backend) {
             "{got:?}"
         );
     }
+}
+
+// --- sharedArtifactChanged (issue 6) ---------------------------------------------------------
+
+/// The fields of `sharedArtifactChanged` the sharing test compares.
+const SHARED_CHANGED: &str = "subscription { sharedArtifactChanged { grantId change status artifactKind artifactId owner { id } } }";
+
+/// Connects, authenticates and subscribes to changes of artifacts shared with the tenant.
+async fn subscribe_shared(app: &TestApp, token: &str) -> Ws {
+    let mut ws = connect_as(app, token).await;
+    send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": SHARED_CHANGED } }),
+    )
+    .await;
+    // Give the server a moment to register the subscription before events are produced.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws
+}
+
+/// Runs a mutation that must succeed (no top-level error, no user error); its payload.
+async fn must(app: &TestApp, token: &str, name: &str, query: &str, vars: Value) -> Value {
+    let a = app.gql(token, None, query, vars).await;
+    assert!(a.body["errors"].is_null(), "{name}: {:?}", a.body);
+    let p = a.data()[name].clone();
+    assert_eq!(p["userErrors"], json!([]), "{name}: {p:?}");
+    p
+}
+
+/// Today plus (or minus) `days`, as `YYYY-MM-DD`.
+fn day(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+/// The customer's compliance manager links a new vendor record to `provider` by invitation,
+/// and the provider's owner accepts.
+async fn link(app: &TestApp, customer: &grc_e2e::Fixture, provider: &grc_e2e::Fixture) {
+    let vendor = must(
+        app,
+        customer.token("cm"),
+        "createVendor",
+        "mutation($i: CreateVendorInput!) { createVendor(input: $i) { vendor { id } userErrors { field message code } } }",
+        json!({ "i": { "name": "CloudCo", "tier": 2, "ephiAccess": "NONE" } }),
+    )
+    .await["vendor"]["id"]
+        .clone();
+    let conn = must(
+        app,
+        customer.token("cm"),
+        "inviteConnection",
+        "mutation($i: InviteConnectionInput!) { inviteConnection(input: $i) { connection { id status } userErrors { field message code } } }",
+        json!({ "i": { "vendorId": vendor, "providerSlug": provider.tenant.slug } }),
+    )
+    .await["connection"]["id"]
+        .clone();
+    let c = must(
+        app,
+        provider.token("owner"),
+        "answerConnection",
+        "mutation($i: AnswerConnectionInput!) { answerConnection(input: $i) { connection { id status } userErrors { field message code } } }",
+        json!({ "i": { "connectionId": conn, "accept": true } }),
+    )
+    .await["connection"]
+        .clone();
+    assert_eq!(c["status"], "ACTIVE", "{c:?}");
+}
+
+const DECISION: &str = "mutation($i: RecordCertificationDecisionInput!) {
+  recordCertificationDecision(input: $i) { decision { id kind } userErrors { field message code } } }";
+
+/// An ISO/IEC 27001 certificate of the token's tenant with a stage 2 audit 110 days ago and
+/// the certification decision 100 days ago, valid for 900 days more: active today. Its id.
+async fn active_certificate(app: &TestApp, token: &str, number: &str) -> Value {
+    let id = must(
+        app,
+        token,
+        "createCertificate",
+        "mutation($i: CreateCertificateInput!) { createCertificate(input: $i) { certificate { id } userErrors { field message code } } }",
+        json!({ "i": { "standard": "ISO27001", "edition": "E2022", "certificateNumber": number,
+                 "certificationBody": "Example Certification Ltd", "accreditationBody": "UKAS",
+                 "scope": "Hosting of clinical systems", "sites": ["Data centre"] } }),
+    )
+    .await["certificate"]["id"]
+        .clone();
+    must(
+        app,
+        token,
+        "recordCertificationAudit",
+        "mutation($i: RecordCertificationAuditInput!) { recordCertificationAudit(input: $i) { audit { id } userErrors { field message code } } }",
+        json!({ "i": { "certificateId": id, "kind": "STAGE2", "startDate": day(-112),
+                 "endDate": day(-110), "auditors": ["A. Auditor"], "minorFindings": 0,
+                 "observations": 1, "summary": "No major nonconformity" } }),
+    )
+    .await;
+    must(
+        app,
+        token,
+        "recordCertificationDecision",
+        DECISION,
+        json!({ "i": { "certificateId": id, "kind": "CERTIFICATION", "decidedOn": day(-100),
+                 "expiresOn": day(900), "reason": "Certification body decision" } }),
+    )
+    .await;
+    id
+}
+
+/// The provider grants `grantee` metadata access to `cert`; the grant's id.
+async fn grant_metadata(
+    app: &TestApp,
+    token: &str,
+    grantee: &grc_e2e::Fixture,
+    cert: &Value,
+) -> Value {
+    must(
+        app,
+        token,
+        "grantShare",
+        "mutation($i: GrantShareInput!) { grantShare(input: $i) { grant { id } userErrors { field message code } } }",
+        json!({ "i": { "granteeTenantId": grc_e2e::global_id("Tenant", grantee.tenant.id.0),
+                 "kind": "CERTIFICATE", "artifactId": cert, "access": "METADATA" } }),
+    )
+    .await["grant"]["id"]
+        .clone()
+}
+
+/// The `sharedArtifactChanged` payload of a `next` message, or a failure naming `what`.
+fn shared_change(got: Option<Value>, what: &str) -> Value {
+    let got = got.unwrap_or_else(|| panic!("{what}: no event"));
+    assert_eq!(got["type"], "next", "{what}: {got}");
+    assert!(got["payload"]["errors"].is_null(), "{what}: {got}");
+    got["payload"]["data"]["sharedArtifactChanged"].clone()
+}
+
+/// A provider suspends a certificate it shares with a customer: the customer's subscriber
+/// hears of it (status-changed, suspended) for that grant, then of the grant's revocation; the
+/// provider's own subscriber and a third tenant's (connected to the provider and holding a
+/// grant of another of its certificates) hear nothing of either.
+async fn shared_changes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let members = [
+        ("owner", Role::Owner),
+        ("cm", Role::ComplianceManager),
+        ("viewer", Role::Viewer),
+    ];
+    let cust = app.tenant("clinic", &members).await;
+    let prov = app.tenant("cloudco", &members).await;
+    let third = app.tenant("dentist", &members).await;
+    link(&app, &cust, &prov).await;
+    link(&app, &third, &prov).await;
+    let pm = prov.token("cm");
+    let cert = active_certificate(&app, pm, "ISO-LIVE-1").await;
+    let other = active_certificate(&app, pm, "ISO-LIVE-2").await;
+    let third_grant = grant_metadata(&app, pm, &third, &other).await;
+    assert!(third_grant.is_string(), "{third_grant:?}");
+
+    // Every member may subscribe: viewers of each tenant.
+    let mut cust_sub = subscribe_shared(&app, cust.token("viewer")).await;
+    let mut prov_sub = subscribe_shared(&app, prov.token("viewer")).await;
+    let mut third_sub = subscribe_shared(&app, third.token("viewer")).await;
+
+    // The grant itself reaches the customer, with no status (a grant is no status change).
+    let grant = grant_metadata(&app, pm, &cust, &cert).await;
+    let owner = json!({ "id": grc_e2e::global_id("Tenant", prov.tenant.id.0) });
+    let expect = |change: &str, status: Value| {
+        json!({ "grantId": grant, "change": change, "status": status,
+                "artifactKind": "CERTIFICATE", "artifactId": cert, "owner": owner })
+    };
+    assert_eq!(
+        shared_change(next(&mut cust_sub, Duration::from_secs(5)).await, "grant"),
+        expect("granted", Value::Null)
+    );
+
+    // The provider suspends the certificate today: status "suspended" from today on.
+    must(
+        &app,
+        pm,
+        "recordCertificationDecision",
+        DECISION,
+        json!({ "i": { "certificateId": cert, "kind": "SUSPENSION", "decidedOn": day(0),
+                 "reason": "Major nonconformity not closed" } }),
+    )
+    .await;
+    assert_eq!(
+        shared_change(
+            next(&mut cust_sub, Duration::from_secs(5)).await,
+            "suspension"
+        ),
+        expect("status-changed", json!("suspended"))
+    );
+    // Nobody else hears of the grant or the suspension: not the owner itself, not another
+    // grantee of the owner's.
+    assert_eq!(
+        next(&mut prov_sub, Duration::from_secs(1)).await,
+        None,
+        "the provider's own subscriber"
+    );
+    assert_eq!(
+        next(&mut third_sub, Duration::from_secs(1)).await,
+        None,
+        "the third tenant's subscriber"
+    );
+
+    // An audit of the suspended certificate reaches the customer as an update; its status
+    // stays "suspended".
+    surveillance(&app, pm, &cert, -60).await;
+    assert_eq!(
+        shared_change(next(&mut cust_sub, Duration::from_secs(5)).await, "audit"),
+        expect("updated", json!("suspended"))
+    );
+
+    // The revocation reaches the customer, and only the customer.
+    must(
+        &app,
+        prov.token("owner"),
+        "revokeShare",
+        "mutation($i: RevokeShareInput!) { revokeShare(input: $i) { grant { id revokedAt } userErrors { field message code } } }",
+        json!({ "i": { "grantId": grant, "reason": "Contract ended" } }),
+    )
+    .await;
+    assert_eq!(
+        shared_change(
+            next(&mut cust_sub, Duration::from_secs(5)).await,
+            "revocation"
+        ),
+        expect("revoked", Value::Null)
+    );
+    assert_eq!(
+        next(&mut prov_sub, Duration::from_secs(1)).await,
+        None,
+        "the provider's own subscriber saw the revocation"
+    );
+    assert_eq!(
+        next(&mut third_sub, Duration::from_secs(1)).await,
+        None,
+        "the third tenant's subscriber saw the revocation"
+    );
+
+    // After revocation, a further change of the certificate (a surveillance audit) reaches
+    // nobody.
+    surveillance(&app, pm, &cert, -30).await;
+    for (ws, who) in [
+        (&mut cust_sub, "the former grantee"),
+        (&mut prov_sub, "the provider"),
+        (&mut third_sub, "the third tenant"),
+    ] {
+        assert_eq!(
+            next(ws, Duration::from_secs(1)).await,
+            None,
+            "{who} heard of a change after revocation"
+        );
+    }
+
+    // The silent subscribers were listening all along: the third tenant hears of the
+    // revocation of its own grant, and the provider of a grant the customer makes to it.
+    must(
+        &app,
+        prov.token("owner"),
+        "revokeShare",
+        "mutation($i: RevokeShareInput!) { revokeShare(input: $i) { grant { id } userErrors { field message code } } }",
+        json!({ "i": { "grantId": third_grant, "reason": "Contract ended" } }),
+    )
+    .await;
+    assert_eq!(
+        shared_change(
+            next(&mut third_sub, Duration::from_secs(5)).await,
+            "the third tenant's revocation"
+        ),
+        json!({ "grantId": third_grant, "change": "revoked", "status": null,
+                "artifactKind": "CERTIFICATE", "artifactId": other, "owner": owner })
+    );
+    let own = active_certificate(&app, cust.token("cm"), "ISO-CLINIC-1").await;
+    let back = grant_metadata(&app, cust.token("cm"), &prov, &own).await;
+    assert_eq!(
+        shared_change(
+            next(&mut prov_sub, Duration::from_secs(5)).await,
+            "the provider's grant"
+        ),
+        json!({ "grantId": back, "change": "granted", "status": null,
+                "artifactKind": "CERTIFICATE", "artifactId": own,
+                "owner": { "id": grc_e2e::global_id("Tenant", cust.tenant.id.0) } })
+    );
+    assert_eq!(
+        next(&mut cust_sub, Duration::from_secs(1)).await,
+        None,
+        "the customer heard of another tenant's grant or of its own"
+    );
+}
+
+/// Records a two-day surveillance audit of `cert` ending on today plus `end` days (negative:
+/// in the past).
+async fn surveillance(app: &TestApp, token: &str, cert: &Value, end: i64) {
+    must(
+        app,
+        token,
+        "recordCertificationAudit",
+        "mutation($i: RecordCertificationAuditInput!) { recordCertificationAudit(input: $i) { audit { id } userErrors { field message code } } }",
+        json!({ "i": { "certificateId": cert, "kind": "SURVEILLANCE", "startDate": day(end - 1),
+                 "endDate": day(end), "auditors": ["A. Auditor"], "minorFindings": 0,
+                 "observations": 0, "summary": "Surveillance" } }),
+    )
+    .await;
 }
