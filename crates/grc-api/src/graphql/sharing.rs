@@ -912,6 +912,12 @@ pub struct Nda {
 }
 
 impl Nda {
+    /// One NDA with its versions and the acceptances the current tenant may see.
+    async fn one(tx: &TenantTx, row: nda::Model) -> Result<Nda> {
+        let peers = Peers::load(tx, [row.tenant_id]).await?;
+        Ok(Nda::load(tx, vec![row], peers).await?.remove(0))
+    }
+
     async fn load(tx: &TenantTx, rows: Vec<nda::Model>, peers: Arc<Peers>) -> Result<Vec<Nda>> {
         let keys: Vec<(Uuid, Uuid)> = rows.iter().map(|n| (n.tenant_id, n.id)).collect();
         let versions = tx.nda_versions_of(&keys).await.map_err(store_err)?;
@@ -3053,8 +3059,7 @@ impl SharingMutation {
                     json!({"title": row.title, "version": 1, "sha256": v.sha256}),
                 )
                 .await?;
-                let peers = Peers::load(&tx, [row.tenant_id]).await?;
-                let out = Nda::load(&tx, vec![row], peers).await?.remove(0);
+                let out = Nda::one(&tx, row).await?;
                 super::mutation::commit(ctx, tx).await?;
                 Ok(out)
             }
@@ -3090,8 +3095,7 @@ impl SharingMutation {
                     json!({"version": version, "sha256": v.sha256}),
                 )
                 .await?;
-                let peers = Peers::load(&tx, [row.tenant_id]).await?;
-                let out = Nda::load(&tx, vec![row], peers).await?.remove(0);
+                let out = Nda::one(&tx, row).await?;
                 super::mutation::commit(ctx, tx).await?;
                 Ok(out)
             }
@@ -3935,10 +3939,7 @@ pub(crate) async fn resolve_node(
             None => None,
         },
         Kind::Nda => match tx.nda(id).await.map_err(store_err)? {
-            Some(row) => {
-                let peers = Peers::load(&tx, [row.tenant_id]).await?;
-                Some(Node::Nda(Nda::load(&tx, vec![row], peers).await?.remove(0)))
-            }
+            Some(row) => Some(Node::Nda(Nda::one(&tx, row).await?)),
             None => None,
         },
         Kind::AccessRequest => match tx.access_request_for_me(id).await.map_err(store_err)? {

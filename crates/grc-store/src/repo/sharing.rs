@@ -94,6 +94,51 @@ fn live_at(at: DateTime<Utc>) -> Condition {
         )
 }
 
+/// Inserts a row with the current tenant in `$side` (its owner, or the peer acting).
+macro_rules! insert_as {
+    ($m:ident, $side:ident, $insert:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub async fn $insert(&mut self, mut row: $m::Model) -> Result<$m::Model, StoreError> {
+            row.$side = self.tenant_uuid();
+            let m = row.into_active_model().reset_all().insert(&self.tx).await?;
+            self.wrote();
+            Ok(m)
+        }
+    };
+}
+
+/// Reads and writes a row two tenants see: its owner (`tenant_id`) and the peer in `$peer`.
+/// Either side finds it by id; either side's write is refused unless it is one of the two
+/// (the API decides which side may take which step).
+macro_rules! two_sided {
+    ($m:ident, $peer:ident, $Peer:ident, $get:ident, $update:ident, $what:literal) => {
+        #[doc = concat!("A ", $what, " the current tenant is a side of.")]
+        pub async fn $get(&self, id: Uuid) -> Result<Option<$m::Model>, StoreError> {
+            let me = self.tenant_uuid();
+            Ok($m::Entity::find()
+                .filter($m::Column::Id.eq(id))
+                .filter(
+                    Condition::any()
+                        .add($m::Column::TenantId.eq(me))
+                        .add($m::Column::$Peer.eq(me)),
+                )
+                .one(&self.tx)
+                .await?)
+        }
+
+        #[doc = concat!("Writes a ", $what, " the current tenant is a side of.")]
+        pub async fn $update(&mut self, row: $m::Model) -> Result<$m::Model, StoreError> {
+            let me = self.tenant_uuid();
+            if row.tenant_id != me && row.$peer != me {
+                return Err(StoreError::NotFound);
+            }
+            let m = row.into_active_model().reset_all().update(&self.tx).await?;
+            self.wrote();
+            Ok(m)
+        }
+    };
+}
+
 impl TenantTx {
     row_ops!(
         share_listing,
@@ -102,37 +147,69 @@ impl TenantTx {
         share_listing
     );
     delete_op!(share_listing, delete_share_listing);
+    insert_as!(
+        connection,
+        tenant_id,
+        insert_connection,
+        "Records an invitation (the current tenant is the customer)."
+    );
+    insert_as!(
+        nda_version,
+        tenant_id,
+        insert_nda_version,
+        "Publishes a version of one of the current tenant's NDAs."
+    );
+    insert_as!(
+        nda_acceptance,
+        grantee_tenant_id,
+        insert_nda_acceptance,
+        "Records the current tenant's acceptance of an NDA version (the owner's row)."
+    );
+    insert_as!(
+        share_grant,
+        tenant_id,
+        insert_share_grant,
+        "Records a grant of the current tenant's artifact."
+    );
+    insert_as!(
+        access_request,
+        requester_tenant_id,
+        insert_access_request,
+        "Files a request for the owner's artifact (the current tenant is the requester)."
+    );
+    insert_as!(
+        access_request_event,
+        actor_tenant_id,
+        insert_access_request_event,
+        "Appends a step to a request's history (the current tenant acts)."
+    );
+    two_sided!(
+        connection,
+        provider_tenant_id,
+        ProviderTenantId,
+        connection_for_me,
+        update_connection,
+        "connection"
+    );
+    two_sided!(
+        share_grant,
+        grantee_tenant_id,
+        GranteeTenantId,
+        grant_for_me,
+        update_share_grant,
+        "grant"
+    );
+    two_sided!(
+        access_request,
+        requester_tenant_id,
+        RequesterTenantId,
+        access_request_for_me,
+        update_access_request,
+        "request"
+    );
     row_ops!(nda, insert_nda, update_nda, nda);
 
     // ---- connections -------------------------------------------------------------------
-
-    /// Records an invitation (the current tenant is the customer).
-    pub async fn insert_connection(
-        &mut self,
-        mut row: connection::Model,
-    ) -> Result<connection::Model, StoreError> {
-        row.tenant_id = self.tenant_uuid();
-        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-        self.wrote();
-        Ok(m)
-    }
-
-    /// A connection the current tenant is a side of.
-    pub async fn connection_for_me(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<connection::Model>, StoreError> {
-        let me = self.tenant_uuid();
-        Ok(connection::Entity::find()
-            .filter(connection::Column::Id.eq(id))
-            .filter(
-                Condition::any()
-                    .add(connection::Column::TenantId.eq(me))
-                    .add(connection::Column::ProviderTenantId.eq(me)),
-            )
-            .one(&self.tx)
-            .await?)
-    }
 
     /// The connections the current tenant is a side of, newest invitation first.
     pub async fn connections_for_me(
@@ -169,21 +246,6 @@ impl TenantTx {
             .order_by_desc(connection::Column::InvitedAt)
             .all(&self.tx)
             .await?)
-    }
-
-    /// Writes a connection the current tenant is a side of (the customer cancels or ends; the
-    /// provider answers or ends).
-    pub async fn update_connection(
-        &mut self,
-        row: connection::Model,
-    ) -> Result<connection::Model, StoreError> {
-        let me = self.tenant_uuid();
-        if row.tenant_id != me && row.provider_tenant_id != me {
-            return Err(StoreError::NotFound);
-        }
-        let m = row.into_active_model().reset_all().update(&self.tx).await?;
-        self.wrote();
-        Ok(m)
     }
 
     /// The active connection between the current tenant and `peer`, whichever side invited.
@@ -337,28 +399,6 @@ impl TenantTx {
             .await?)
     }
 
-    /// Publishes a version of one of the current tenant's NDAs.
-    pub async fn insert_nda_version(
-        &mut self,
-        mut row: nda_version::Model,
-    ) -> Result<nda_version::Model, StoreError> {
-        row.tenant_id = self.tenant_uuid();
-        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-        self.wrote();
-        Ok(m)
-    }
-
-    /// Records the current tenant's acceptance of `owner`'s NDA version (the owner's row).
-    pub async fn insert_nda_acceptance(
-        &mut self,
-        mut row: nda_acceptance::Model,
-    ) -> Result<nda_acceptance::Model, StoreError> {
-        row.grantee_tenant_id = self.tenant_uuid();
-        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-        self.wrote();
-        Ok(m)
-    }
-
     /// Acceptances of NDAs `(owner, nda)`: all of them for the current tenant's own NDAs, only
     /// its own for a peer's.
     pub async fn nda_acceptances_of(
@@ -388,31 +428,6 @@ impl TenantTx {
     }
 
     // ---- grants ------------------------------------------------------------------------
-
-    /// Records a grant of the current tenant's artifact.
-    pub async fn insert_share_grant(
-        &mut self,
-        mut row: share_grant::Model,
-    ) -> Result<share_grant::Model, StoreError> {
-        row.tenant_id = self.tenant_uuid();
-        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-        self.wrote();
-        Ok(m)
-    }
-
-    /// A grant the current tenant is a side of (owner or grantee), whatever its state.
-    pub async fn grant_for_me(&self, id: Uuid) -> Result<Option<share_grant::Model>, StoreError> {
-        let me = self.tenant_uuid();
-        Ok(share_grant::Entity::find()
-            .filter(share_grant::Column::Id.eq(id))
-            .filter(
-                Condition::any()
-                    .add(share_grant::Column::TenantId.eq(me))
-                    .add(share_grant::Column::GranteeTenantId.eq(me)),
-            )
-            .one(&self.tx)
-            .await?)
-    }
 
     /// A grant to the current tenant, if it is live at `at`.
     pub async fn live_grant_to_me(
@@ -594,21 +609,6 @@ impl TenantTx {
         Ok(q.one(&self.tx).await?)
     }
 
-    /// Writes a grant the current tenant is a side of (the owner revokes; either side's end of
-    /// the connection revokes).
-    pub async fn update_share_grant(
-        &mut self,
-        row: share_grant::Model,
-    ) -> Result<share_grant::Model, StoreError> {
-        let me = self.tenant_uuid();
-        if row.tenant_id != me && row.grantee_tenant_id != me {
-            return Err(StoreError::NotFound);
-        }
-        let m = row.into_active_model().reset_all().update(&self.tx).await?;
-        self.wrote();
-        Ok(m)
-    }
-
     /// The unrevoked grants between the current tenant and `peer`, both ways.
     pub async fn open_grants_between(
         &self,
@@ -637,49 +637,6 @@ impl TenantTx {
 
     // ---- access requests ---------------------------------------------------------------
 
-    /// Files a request for `row.tenant_id`'s artifact (the current tenant is the requester).
-    pub async fn insert_access_request(
-        &mut self,
-        mut row: access_request::Model,
-    ) -> Result<access_request::Model, StoreError> {
-        row.requester_tenant_id = self.tenant_uuid();
-        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-        self.wrote();
-        Ok(m)
-    }
-
-    /// A request the current tenant is a side of.
-    pub async fn access_request_for_me(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<access_request::Model>, StoreError> {
-        let me = self.tenant_uuid();
-        Ok(access_request::Entity::find()
-            .filter(access_request::Column::Id.eq(id))
-            .filter(
-                Condition::any()
-                    .add(access_request::Column::TenantId.eq(me))
-                    .add(access_request::Column::RequesterTenantId.eq(me)),
-            )
-            .one(&self.tx)
-            .await?)
-    }
-
-    /// Writes a request the current tenant is a side of (the owner decides, the requester
-    /// withdraws).
-    pub async fn update_access_request(
-        &mut self,
-        row: access_request::Model,
-    ) -> Result<access_request::Model, StoreError> {
-        let me = self.tenant_uuid();
-        if row.tenant_id != me && row.requester_tenant_id != me {
-            return Err(StoreError::NotFound);
-        }
-        let m = row.into_active_model().reset_all().update(&self.tx).await?;
-        self.wrote();
-        Ok(m)
-    }
-
     /// A page of requests for the current tenant's artifacts (`incoming`) or by it.
     pub async fn access_requests_page(
         &self,
@@ -702,17 +659,6 @@ impl TenantTx {
             .all(&self.tx)
             .await?;
         Ok(req.finish(rows))
-    }
-
-    /// Appends a step to a request's history (the current tenant acts).
-    pub async fn insert_access_request_event(
-        &mut self,
-        mut row: access_request_event::Model,
-    ) -> Result<access_request_event::Model, StoreError> {
-        row.actor_tenant_id = self.tenant_uuid();
-        let m = row.into_active_model().reset_all().insert(&self.tx).await?;
-        self.wrote();
-        Ok(m)
     }
 
     /// The histories of requests `(owner, id)` the current tenant is a side of, in order.
