@@ -125,7 +125,11 @@ fn admitted(t: &str, a: &str) -> Option<String> {
     let live = |kind_rule: &str| {
         format!(
             "EXISTS (SELECT 1 FROM share_grants g WHERE g.tenant_id = x.tenant_id AND g.grantee_tenant_id = '{a}'
-               AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > now()) AND ({kind_rule}))"
+               AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > now())
+               AND EXISTS (SELECT 1 FROM connections c WHERE c.status = 'active'
+                 AND ((c.tenant_id = g.tenant_id AND c.provider_tenant_id = g.grantee_tenant_id)
+                   OR (c.tenant_id = g.grantee_tenant_id AND c.provider_tenant_id = g.tenant_id)))
+               AND ({kind_rule}))"
         )
     };
     let connected = format!(
@@ -326,6 +330,38 @@ async fn app_role_sees_only_its_tenant() {
             }
         }
     }
+    // A peer may take only its own step: a grantee cannot widen a grant it received, a
+    // requester cannot record an approval of its own request.
+    let err = conn
+        .execute_unprepared(&format!(
+            "UPDATE share_grants SET access = 'document' WHERE grantee_tenant_id = '{a_id}'"
+        ))
+        .await
+        .expect_err("a grantee's change of a grant's access must be refused");
+    assert!(err.to_string().contains("only its own step"), "{err}");
+    drop(tx);
+    let tx = app
+        .store
+        .tenant_tx(TenantScope::new(a.tenant.id))
+        .await
+        .unwrap();
+    let conn = tx.raw_connection();
+    let err = conn
+        .execute_unprepared(&format!(
+            "INSERT INTO access_request_events (tenant_id, request_id, seq, action, actor_tenant_id, actor, detail, occurred_at)
+             SELECT tenant_id, id, 99, 'approved', '{a_id}', 'user:x', '{{}}', now()
+             FROM access_requests WHERE requester_tenant_id = '{a_id}' LIMIT 1"
+        ))
+        .await
+        .expect_err("a requester's approval must be refused");
+    assert!(err.to_string().contains("row-level security"), "{err}");
+    drop(tx);
+    let tx = app
+        .store
+        .tenant_tx(TenantScope::new(a.tenant.id))
+        .await
+        .unwrap();
+    let conn = tx.raw_connection();
     assert_eq!(count(conn, "SELECT count(*) FROM memberships").await, 2);
     assert!(count(conn, "SELECT count(*) FROM audit_events").await >= 3);
     // Writing a row for B from A's transaction is refused by the policy's WITH CHECK.

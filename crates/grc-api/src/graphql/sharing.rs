@@ -413,7 +413,7 @@ impl SharedArtifact {
 /// counts as none).
 pub(crate) fn slim_of(vendor: Uuid, a: &SharedArtifact) -> Option<grc_store::AttestationSlim> {
     use grc_domain::certification::CertificateStatus as S;
-    let (standard, edition, st) = a.cert.as_ref()?;
+    let (standard, _edition, st) = a.cert.as_ref()?;
     let issued = st.cycle_start?;
     let expires = st.valid_until?;
     let (suspended_on, withdrawn_on) = match st.status {
@@ -435,7 +435,9 @@ pub(crate) fn slim_of(vendor: Uuid, a: &SharedArtifact) -> Option<grc_store::Att
         hitrust_bridge_on: None,
         suspended_on,
         withdrawn_on,
-        edition: Some(edition.clone()),
+        // The state's validity already includes any 2013-edition cut-off (and a transition
+        // lifts it): the edition is not applied a second time.
+        edition: None,
     })
 }
 
@@ -447,7 +449,7 @@ pub(crate) async fn add_shared_certificates(
     on: NaiveDate,
 ) -> Result<(), StoreError> {
     let ids: Vec<Uuid> = inputs.vendors.iter().map(|v| v.id).collect();
-    let shares = vendor_shares(tx, &ids, on).await?;
+    let shares = vendor_shares(tx, &ids, on, true).await?;
     for (vendor, list) in shares {
         inputs
             .attestations
@@ -2229,6 +2231,15 @@ pub struct NdaAcceptancePayload {
 
 const NOTE: usize = 2000;
 
+/// A state change that lost a race with another one (the row is no longer in the state it
+/// was read in): a conflict on `field`, nothing changed.
+fn race(field: &'static str) -> impl Fn(StoreError) -> MutationError {
+    move |e| match e {
+        StoreError::Conflict(m) => conflict(field, m),
+        other => other.into(),
+    }
+}
+
 fn stamp() -> DateTime<Utc> {
     grc_domain::audit::truncate_to_micros(Utc::now())
 }
@@ -2289,7 +2300,7 @@ fn grant_event(
             subject_type: "ShareGrant".into(),
             subject_id: g.id.to_string(),
             payload: payload.clone(),
-            dedupe_key: format!("{}:{}:{}", g.id, change.as_str(), Uuid::now_v7()),
+            dedupe_key: format!("{}:{}", g.id, change.as_str()),
         },
         payload,
     )
@@ -2388,12 +2399,15 @@ async fn make_grant(
         nda_id.is_some(),
         now,
     )?;
-    let conn = tx.active_connection_with(grantee).await?.ok_or_else(|| {
-        conflict(
-            "granteeTenantId",
-            "share only with a tenant connected to this one (an active connection)",
-        )
-    })?;
+    let conn = tx
+        .lock_active_connection_with(grantee)
+        .await?
+        .ok_or_else(|| {
+            conflict(
+                "granteeTenantId",
+                "share only with a tenant connected to this one (an active connection)",
+            )
+        })?;
     let (artifact, title) = own_artifact(tx, kind, artifact_id).await?;
     let nda = match nda_id {
         Some(n) => Some(own_nda(tx, n).await?.id),
@@ -2585,7 +2599,10 @@ impl SharingMutation {
                 c.response_reason = reason;
                 let customer = c.tenant_id;
                 tx.lock_chains(&[customer]).await?;
-                let c = tx.update_connection(c).await?;
+                let c = tx
+                    .transition_connection(c, "invited")
+                    .await
+                    .map_err(race("connectionId"))?;
                 let change = json!({"status": c.status, "reason": c.response_reason, "customer": customer, "provider": me});
                 tell_peer(&mut tx, &az, customer, "connection.answered", "TenantConnection", c.id, change.clone(), None).await?;
                 super::common::record(&mut tx, &az, "connection.answer", "TenantConnection", c.id, change).await?;
@@ -2646,10 +2663,18 @@ impl SharingMutation {
                 c.ended_at = Some(stamp());
                 c.end_reason = reason.clone();
                 tx.lock_chains(&[peer]).await?;
-                for g in tx.open_grants_between(peer).await? {
+                let from = if c.status == "cancelled" {
+                    "invited"
+                } else {
+                    "active"
+                };
+                let c = tx
+                    .transition_connection(c, from)
+                    .await
+                    .map_err(race("connectionId"))?;
+                for g in tx.open_grants_of_connection(c.id).await? {
                     revoke_grant(&mut tx, &az, g, Some("the connection ended".into())).await?;
                 }
-                let c = tx.update_connection(c).await?;
                 let change = json!({"status": c.status, "reason": reason});
                 tell_peer(
                     &mut tx,
@@ -2945,7 +2970,10 @@ impl SharingMutation {
                 r.decided_by = Some(az.actor.to_stored());
                 r.decided_at = Some(now);
                 r.grant_id = Some(g.id);
-                let r = tx.update_access_request(r).await?;
+                let r = tx
+                    .transition_access_request(r)
+                    .await
+                    .map_err(race("requestId"))?;
                 let seq = tx.access_request_events_of(&[(me, r.id)]).await?.len() as i32 + 1;
                 tx.insert_access_request_event(access_request_event::Model {
                     tenant_id: me,
@@ -3228,7 +3256,10 @@ async fn decide(
     r.decided_by = Some(az.actor.to_stored());
     r.decided_at = Some(now);
     r.reason = reason.clone();
-    let r = tx.update_access_request(r).await?;
+    let r = tx
+        .transition_access_request(r)
+        .await
+        .map_err(race("requestId"))?;
     let seq = tx
         .access_request_events_of(&[(r.tenant_id, r.id)])
         .await?
@@ -3529,6 +3560,11 @@ fn change_of(e: &AuditRecord) -> Option<SharedArtifactChange> {
     };
     let kind = ArtifactKind::parse(v.get("artifactKind")?.as_str()?)?;
     let owner = uuid("ownerTenantId")?;
+    if owner == e.tenant_id {
+        // The owner's record of its own grant's revocation (by the grantee ending the
+        // connection) is not a change shared with it.
+        return None;
+    }
     Some(SharedArtifactChange {
         grant_id: encode(Kind::ShareGrant, uuid("grantId")?),
         owner: PeerTenant {
@@ -3778,6 +3814,7 @@ pub(crate) async fn vendor_shares(
     tx: &TenantTx,
     vendors: &[Uuid],
     on: NaiveDate,
+    certificates_only: bool,
 ) -> Result<HashMap<Uuid, Vec<SharedArtifact>>, StoreError> {
     let conns: Vec<connection::Model> = tx
         .connections_of_vendors(vendors)
@@ -3790,7 +3827,15 @@ pub(crate) async fn vendor_shares(
     }
     let providers: Vec<Uuid> = conns.iter().map(|c| c.provider_tenant_id).collect();
     let now = Utc::now();
-    let grants = tx.live_grants_from(&providers, now).await?;
+    let mut grants = tx.live_grants_from(&providers, now).await?;
+    if certificates_only {
+        grants.retain(|g| {
+            matches!(
+                g.row().artifact_kind.as_str(),
+                "certificate" | "all-iso-certificates"
+            )
+        });
+    }
     let loaded = Loaded::load(tx, &grants).await?;
     let policy = reader_policy(tx).await?;
     let mut out: HashMap<Uuid, Vec<SharedArtifact>> = HashMap::new();

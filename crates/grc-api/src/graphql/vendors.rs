@@ -387,7 +387,7 @@ impl Group {
         }
         let ids: Vec<Uuid> = self.rows.keys().copied().collect();
         let tx = self.shared.tx(ctx).await?;
-        let s = super::sharing::vendor_shares(&tx, &ids, on)
+        let s = super::sharing::vendor_shares(&tx, &ids, on, false)
             .await
             .map_err(StoreErrorExt)?;
         tx.commit().await.map_err(StoreErrorExt)?;

@@ -261,6 +261,7 @@ LANGUAGE sql STABLE AS $$
       AND g.tenant_id = p_owner
       AND g.revoked_at IS NULL
       AND (g.expires_at IS NULL OR g.expires_at > now())
+      AND grc_connected(g.tenant_id, g.grantee_tenant_id)
       AND ((g.artifact_kind = p_kind AND g.artifact_id = p_artifact)
         OR (p_kind = 'certificate' AND g.artifact_kind = 'all-iso-certificates')))
 $$;
@@ -277,6 +278,7 @@ LANGUAGE sql STABLE AS $$
       AND g.access = 'document'
       AND g.revoked_at IS NULL
       AND (g.expires_at IS NULL OR g.expires_at > now())
+      AND grc_connected(g.tenant_id, g.grantee_tenant_id)
       AND (g.nda_id IS NULL OR EXISTS (
         SELECT 1 FROM ndas n JOIN nda_acceptances a
           ON a.tenant_id = n.tenant_id AND a.nda_id = n.id AND a.version = n.current_version
@@ -337,7 +339,8 @@ CREATE POLICY requester_reads ON access_request_events FOR SELECT
     WHERE r.tenant_id = access_request_events.tenant_id AND r.id = access_request_events.request_id
       AND r.requester_tenant_id = grc_current_tenant()));
 CREATE POLICY requester_writes ON access_request_events FOR INSERT
-  WITH CHECK (actor_tenant_id = grc_current_tenant() AND EXISTS (SELECT 1 FROM access_requests r
+  WITH CHECK (actor_tenant_id = grc_current_tenant() AND action IN ('requested', 'withdrawn')
+    AND EXISTS (SELECT 1 FROM access_requests r
     WHERE r.tenant_id = access_request_events.tenant_id AND r.id = access_request_events.request_id
       AND r.requester_tenant_id = grc_current_tenant()));
 
@@ -347,6 +350,44 @@ CREATE POLICY grantee_reads ON access_receipts FOR SELECT
 CREATE POLICY grantee_records ON access_receipts FOR INSERT
   WITH CHECK (grantee_tenant_id = grc_current_tenant()
     AND grc_granted(tenant_id, artifact_kind, artifact_id));
+
+-- The peer's UPDATE policies admit the row; this trigger admits only the peer's own step:
+-- a grantee revokes a grant (when it ends the connection), a provider answers or ends a
+-- connection, a requester withdraws a pending request. Every other column stays as it was.
+CREATE FUNCTION grc_guard_peer_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  steps text[];
+  ok boolean;
+BEGIN
+  IF grc_current_tenant() IS NULL OR NEW.tenant_id = grc_current_tenant() THEN
+    RETURN NEW;
+  END IF;
+  IF TG_TABLE_NAME = 'share_grants' THEN
+    steps := ARRAY['revoked_at', 'revoked_by', 'revoke_reason'];
+    ok := OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL;
+  ELSIF TG_TABLE_NAME = 'connections' THEN
+    steps := ARRAY['status', 'responded_by', 'responded_at', 'response_reason',
+                   'ended_by_tenant', 'ended_by', 'ended_at', 'end_reason'];
+    ok := (OLD.status = 'invited' AND NEW.status IN ('active', 'declined'))
+       OR (OLD.status = 'active' AND NEW.status = 'ended');
+  ELSIF TG_TABLE_NAME = 'access_requests' THEN
+    steps := ARRAY['status', 'decided_by', 'decided_at', 'reason'];
+    ok := OLD.status = 'pending' AND NEW.status = 'withdrawn';
+  ELSE
+    ok := false;
+  END IF;
+  IF ok AND (to_jsonb(NEW) - steps) = (to_jsonb(OLD) - steps) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'grc: tenant % may change only its own step of this % row',
+    grc_current_tenant(), TG_TABLE_NAME USING ERRCODE = '42501';
+END $$;
+CREATE TRIGGER share_grants_peer_guard BEFORE UPDATE ON share_grants
+  FOR EACH ROW EXECUTE FUNCTION grc_guard_peer_update();
+CREATE TRIGGER connections_peer_guard BEFORE UPDATE ON connections
+  FOR EACH ROW EXECUTE FUNCTION grc_guard_peer_update();
+CREATE TRIGGER access_requests_peer_guard BEFORE UPDATE ON access_requests
+  FOR EACH ROW EXECUTE FUNCTION grc_guard_peer_update();
 
 -- The owner's shared rows: a grantee reads exactly what a live grant covers.
 CREATE POLICY grantee_reads ON certificates FOR SELECT

@@ -448,20 +448,35 @@ impl TenantTx {
     /// artifact the current tenant knows only as a grantee.
     pub async fn received_artifact(&self, kind: &str, id: Uuid) -> Result<bool, StoreError> {
         use share_grant::Column as C;
-        let mut which = Condition::any().add(
-            Condition::all()
-                .add(C::ArtifactKind.eq(kind))
-                .add(C::ArtifactId.eq(id)),
-        );
-        if kind == "certificate" {
-            which = which.add(C::ArtifactKind.eq("all-iso-certificates"));
-        }
-        Ok(share_grant::Entity::find()
-            .filter(C::GranteeTenantId.eq(self.tenant_uuid()))
-            .filter(which)
+        let me = self.tenant_uuid();
+        let direct = share_grant::Entity::find()
+            .filter(C::GranteeTenantId.eq(me))
+            .filter(C::ArtifactKind.eq(kind))
+            .filter(C::ArtifactId.eq(id))
             .one(&self.tx)
             .await?
-            .is_some())
+            .is_some();
+        if direct || kind != "certificate" {
+            return Ok(direct);
+        }
+        // Under "all ISO certificates": a certificate of one of those owners.
+        let owners: Vec<Uuid> = share_grant::Entity::find()
+            .filter(C::GranteeTenantId.eq(me))
+            .filter(C::ArtifactKind.eq("all-iso-certificates"))
+            .all(&self.tx)
+            .await?
+            .into_iter()
+            .map(|g| g.tenant_id)
+            .collect();
+        if owners.is_empty() {
+            return Ok(false);
+        }
+        let grants = self.live_grants_from(&owners, Utc::now()).await?;
+        Ok(self
+            .shared_certificates(&grants)
+            .await?
+            .iter()
+            .any(|c| c.id == id))
     }
 
     /// The owner of NDA `nda_id` when a grant to the current tenant live at `at` requires it.
@@ -609,30 +624,98 @@ impl TenantTx {
         Ok(q.one(&self.tx).await?)
     }
 
-    /// The unrevoked grants between the current tenant and `peer`, both ways.
-    pub async fn open_grants_between(
+    /// The unrevoked grants made under connection `connection` (either way round) that the
+    /// current tenant is a side of.
+    pub async fn open_grants_of_connection(
         &self,
-        peer: Uuid,
+        connection: Uuid,
     ) -> Result<Vec<share_grant::Model>, StoreError> {
         use share_grant::Column as C;
         let me = self.tenant_uuid();
         Ok(share_grant::Entity::find()
+            .filter(C::ConnectionId.eq(connection))
             .filter(C::RevokedAt.is_null())
             .filter(
                 Condition::any()
-                    .add(
-                        Condition::all()
-                            .add(C::TenantId.eq(me))
-                            .add(C::GranteeTenantId.eq(peer)),
-                    )
-                    .add(
-                        Condition::all()
-                            .add(C::TenantId.eq(peer))
-                            .add(C::GranteeTenantId.eq(me)),
-                    ),
+                    .add(C::TenantId.eq(me))
+                    .add(C::GranteeTenantId.eq(me)),
             )
             .all(&self.tx)
             .await?)
+    }
+
+    /// Moves a connection the current tenant is a side of from status `from` to `row`'s
+    /// state, only if it still is `from` (a concurrent answer, cancellation or end makes this
+    /// a [`StoreError::Conflict`]).
+    pub async fn transition_connection(
+        &mut self,
+        row: connection::Model,
+        from: &str,
+    ) -> Result<connection::Model, StoreError> {
+        use connection::Column as C;
+        let me = self.tenant_uuid();
+        if row.tenant_id != me && row.provider_tenant_id != me {
+            return Err(StoreError::NotFound);
+        }
+        let n = connection::Entity::update_many()
+            .set(row.clone().into_active_model().reset_all())
+            .filter(C::TenantId.eq(row.tenant_id))
+            .filter(C::Id.eq(row.id))
+            .filter(C::Status.eq(from))
+            .exec(&self.tx)
+            .await?;
+        if n.rows_affected == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the connection is no longer {from}"
+            )));
+        }
+        self.wrote();
+        Ok(row)
+    }
+
+    /// Moves a request the current tenant is a side of out of `pending`, only if it still is
+    /// pending (a concurrent decision or withdrawal makes this a [`StoreError::Conflict`]).
+    pub async fn transition_access_request(
+        &mut self,
+        row: access_request::Model,
+    ) -> Result<access_request::Model, StoreError> {
+        use access_request::Column as C;
+        let me = self.tenant_uuid();
+        if row.tenant_id != me && row.requester_tenant_id != me {
+            return Err(StoreError::NotFound);
+        }
+        let n = access_request::Entity::update_many()
+            .set(row.clone().into_active_model().reset_all())
+            .filter(C::TenantId.eq(row.tenant_id))
+            .filter(C::Id.eq(row.id))
+            .filter(C::Status.eq("pending"))
+            .exec(&self.tx)
+            .await?;
+        if n.rows_affected == 0 {
+            return Err(StoreError::Conflict(
+                "the request is no longer pending".into(),
+            ));
+        }
+        self.wrote();
+        Ok(row)
+    }
+
+    /// The active connection between the current tenant and `peer`, locked until the
+    /// transaction ends (PostgreSQL), so that it cannot end while a grant is made under it.
+    pub async fn lock_active_connection_with(
+        &self,
+        peer: Uuid,
+    ) -> Result<Option<connection::Model>, StoreError> {
+        let Some(c) = self.active_connection_with(peer).await? else {
+            return Ok(None);
+        };
+        let mut q = connection::Entity::find()
+            .filter(connection::Column::TenantId.eq(c.tenant_id))
+            .filter(connection::Column::Id.eq(c.id));
+        if self.tx.get_database_backend() == DbBackend::Postgres {
+            q = sea_orm::QuerySelect::lock_exclusive(q);
+        }
+        Ok(q.one(&self.tx).await?.filter(|c| c.status == "active"))
     }
 
     // ---- access requests ---------------------------------------------------------------
