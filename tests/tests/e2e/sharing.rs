@@ -29,6 +29,8 @@ both_backends! {
     access_requests_are_denied_or_approved_with_their_history => access_requests;
     bad_sharing_input_is_refused_and_stores_nothing => bad_input;
     an_inherited_control_rests_on_the_live_soa_share => inherited_controls;
+    concurrent_decisions_leave_one_winner => concurrent_decisions;
+    a_transitioned_2013_certificate_counts_as_valid_in_compliance => transitioned_2013;
 }
 
 // --- Queries and mutations -------------------------------------------------------------------
@@ -1749,4 +1751,216 @@ async fn inherited_controls(backend: Backend) {
     let cs = soa(&app, cm, &c_isms).await;
     assert_eq!(entry(&cs, "A.8.13")["inheritance"]["state"], "NOT_SHARED");
     assert_eq!(entry(&cs, "A.8.13")["inheritance"]["vendor"]["id"], vendor);
+}
+
+/// Two decisions on one request, and an acceptance against a cancellation, sent at the same
+/// time: exactly one of each pair wins, the other is a CONFLICT, and the stored state and
+/// history agree with the winner (on PostgreSQL the requests really run in parallel).
+async fn concurrent_decisions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let Pair {
+        cust, prov, conn, ..
+    } = pair(&app).await;
+    let pm = prov.token("cm");
+    let cm = cust.token("cm");
+    let (approve_m, deny_m, answer_m, end_m) = (approve_q(), deny_q(), answer_q(), end_q());
+    for round in 0..5 {
+        let cert = certificate(&app, pm, &format!("RACE-{round}")).await;
+        let listing = ok(
+            &app,
+            pm,
+            "listArtifact",
+            LIST_ARTIFACT,
+            json!({ "i": { "kind": "CERTIFICATE", "artifactId": cert, "title": format!("Cert {round}") } }),
+        )
+        .await["listing"]["id"]
+            .clone();
+        let r = ok(
+            &app,
+            cm,
+            "requestAccess",
+            &request_q(),
+            json!({ "i": { "connectionId": conn, "listingId": listing, "access": "METADATA" } }),
+        )
+        .await["request"]["id"]
+            .clone();
+        let approve = run(
+            &app,
+            pm,
+            "approveAccessRequest",
+            &approve_m,
+            json!({ "i": { "requestId": r } }),
+        );
+        let deny = run(
+            &app,
+            pm,
+            "denyAccessRequest",
+            &deny_m,
+            json!({ "i": { "requestId": r, "reason": "no" } }),
+        );
+        let (a, d) = tokio::join!(approve, deny);
+        let approved = a["userErrors"] == json!([]);
+        let denied = d["userErrors"] == json!([]);
+        assert!(approved != denied, "exactly one decision wins: {a:?} {d:?}");
+        let loser = if approved { &d } else { &a };
+        assert_eq!(code(loser), "CONFLICT", "{loser:?}");
+        let state = read(
+            &app,
+            cm,
+            "query($id: ID!) { node(id: $id) { ... on AccessRequest { status grantId history { action } } } }",
+            json!({ "id": r }),
+        )
+        .await;
+        let n = &state["node"];
+        let actions: Vec<&str> = n["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["action"].as_str().unwrap())
+            .collect();
+        let live = shared_with_me(&app, cm, false)
+            .await
+            .iter()
+            .filter(|g| g["artifactId"] == cert)
+            .count();
+        if approved {
+            assert_eq!(n["status"], "APPROVED");
+            assert!(n["grantId"].is_string());
+            assert_eq!(actions, ["REQUESTED", "APPROVED"]);
+            assert_eq!(live, 1);
+        } else {
+            assert_eq!(n["status"], "DENIED");
+            assert!(n["grantId"].is_null());
+            assert_eq!(actions, ["REQUESTED", "DENIED"]);
+            assert_eq!(live, 0, "a denied request leaves no grant");
+        }
+    }
+
+    // An invitation accepted while the customer withdraws it: never both "accepted" and
+    // "cancelled". Either the cancellation wins (the acceptance is a CONFLICT), or the
+    // acceptance wins and the customer's request then ends the active connection (or loses
+    // the race and is a CONFLICT); the stored state is the last winner's.
+    for round in 0..3 {
+        let vendor = create_vendor(&app, cm, &format!("Race vendor {round}"), 2).await;
+        let other = fixture(&app, &format!("racer{round}")).await;
+        let c = invite(&app, cm, &vendor, &other.tenant.slug).await;
+        let accept = run(
+            &app,
+            other.token("owner"),
+            "answerConnection",
+            &answer_m,
+            json!({ "i": { "connectionId": c["id"], "accept": true } }),
+        );
+        let cancel = run(
+            &app,
+            cm,
+            "endConnection",
+            &end_m,
+            json!({ "i": { "connectionId": c["id"] } }),
+        );
+        let (a, e) = tokio::join!(accept, cancel);
+        let accepted = a["userErrors"] == json!([]);
+        let ended = e["connection"]["status"].as_str();
+        let expected = match ended {
+            Some("CANCELLED") => {
+                assert_eq!(
+                    code(&a),
+                    "CONFLICT",
+                    "a cancelled invitation cannot be accepted: {a:?}"
+                );
+                "CANCELLED"
+            }
+            Some("ENDED") => {
+                assert!(accepted, "only an accepted connection can end: {a:?}");
+                "ENDED"
+            }
+            _ => {
+                assert!(accepted, "one of the two wins: {a:?} {e:?}");
+                assert_eq!(code(&e), "CONFLICT", "{e:?}");
+                "ACTIVE"
+            }
+        };
+        let state = read(
+            &app,
+            cm,
+            "query($id: ID!) { node(id: $id) { ... on TenantConnection { status } } }",
+            json!({ "id": c["id"] }),
+        )
+        .await;
+        assert_eq!(state["node"]["status"], expected);
+    }
+}
+
+/// A 2013-edition certificate transitioned to 2022 before 2025-10-31 and recertified stays
+/// valid after that date (IAF MD 26): the customer's compliance, judged on 2026-06-01, counts
+/// the shared certificate as valid, as its status says.
+async fn transitioned_2013(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let Pair { cust, prov, .. } = pair(&app).await;
+    let pm = prov.token("cm");
+    let id = ok(
+        &app,
+        pm,
+        "createCertificate",
+        CREATE_CERT,
+        json!({ "i": { "standard": "ISO27001", "edition": "E2013", "certificateNumber": "OLD-1",
+                 "certificationBody": "Example Certification Ltd", "accreditationBody": "UKAS",
+                 "scope": "Hosting", "sites": ["Data centre"] } }),
+    )
+    .await["certificate"]["id"]
+        .clone();
+    decide(
+        &app,
+        pm,
+        &id,
+        "CERTIFICATION",
+        "2022-12-01",
+        Some("2025-11-30"),
+    )
+    .await;
+    decide(&app, pm, &id, "TRANSITION", "2024-06-01", None).await;
+    decide(
+        &app,
+        pm,
+        &id,
+        "RECERTIFICATION",
+        "2025-10-15",
+        Some("2028-11-30"),
+    )
+    .await;
+    grant(&app, pm, share(&cust, "CERTIFICATE", Some(&id), "METADATA")).await;
+    ok(
+        &app,
+        cust.token("cm"),
+        "setVendorPolicy",
+        SET_POLICY,
+        json!({ "i": { "tiers": [{ "tier": 2, "requirements": [{ "anyOf": ["ISO27001"] }] }] } }),
+    )
+    .await;
+    let d = read(
+        &app,
+        cust.token("cm"),
+        "{ vendors { edges { node { sharedArtifacts(on: \"2026-06-01\") { status validUntil }
+             compliance(on: \"2026-06-01\") { status requirements { state validUntil sharedArtifact { status } } } } } }
+           vendorCompliance(on: \"2026-06-01\") { compliant nonCompliant } }",
+        json!({}),
+    )
+    .await;
+    let v = &nodes(&d["vendors"])[0];
+    assert_eq!(
+        v["sharedArtifacts"],
+        json!([{ "status": "active", "validUntil": "2028-11-30" }])
+    );
+    assert_eq!(v["compliance"]["status"], "COMPLIANT", "{v:?}");
+    assert_eq!(v["compliance"]["requirements"][0]["state"], "VALID");
+    assert_eq!(
+        v["compliance"]["requirements"][0]["validUntil"],
+        "2028-11-30"
+    );
+    assert_eq!(
+        v["compliance"]["requirements"][0]["sharedArtifact"]["status"],
+        "active"
+    );
+    assert_eq!(d["vendorCompliance"]["compliant"], 1);
+    assert_eq!(d["vendorCompliance"]["nonCompliant"], 0);
 }
