@@ -127,8 +127,7 @@ fn admitted(t: &str, a: &str) -> Option<String> {
             "EXISTS (SELECT 1 FROM share_grants g WHERE g.tenant_id = x.tenant_id AND g.grantee_tenant_id = '{a}'
                AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > now())
                AND EXISTS (SELECT 1 FROM connections c WHERE c.status = 'active'
-                 AND ((c.tenant_id = g.tenant_id AND c.provider_tenant_id = g.grantee_tenant_id)
-                   OR (c.tenant_id = g.grantee_tenant_id AND c.provider_tenant_id = g.tenant_id)))
+                 AND c.tenant_id = g.connection_tenant_id AND c.id = g.connection_id)
                AND ({kind_rule}))"
         )
     };

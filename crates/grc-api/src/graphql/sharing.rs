@@ -727,6 +727,19 @@ async fn reader_policy(tx: &TenantTx) -> Result<AttestationPolicy, StoreError> {
     Ok(Policy::of(row.as_ref()).attestation)
 }
 
+/// [`reader_policy`], read only when one of `grants` shares an attestation (nothing else is
+/// judged with it).
+async fn policy_for(tx: &TenantTx, grants: &[LiveGrant]) -> Result<AttestationPolicy, StoreError> {
+    if grants
+        .iter()
+        .any(|g| g.row().artifact_kind == "attestation")
+    {
+        reader_policy(tx).await
+    } else {
+        Ok(AttestationPolicy::default())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Grants
 
@@ -762,7 +775,7 @@ impl GrantPage {
                 let tx = store(ctx).tenant_tx(self.scope).await.map_err(store_err)?;
                 let readable = tx.readable_grants(self.rows.clone(), self.now);
                 let loaded = Loaded::load(&tx, &readable).await.map_err(store_err)?;
-                let policy = reader_policy(&tx).await.map_err(store_err)?;
+                let policy = policy_for(&tx, &readable).await.map_err(store_err)?;
                 tx.commit().await.map_err(store_err)?;
                 // Only the grants the store judged readable show artifacts.
                 Ok::<_, async_graphql::Error>(Arc::new((loaded, policy, readable)))
@@ -1659,7 +1672,7 @@ async fn open_artifact(
         return Ok(None);
     };
     let loaded = Loaded::load(tx, std::slice::from_ref(&grant)).await?;
-    let policy = reader_policy(tx).await?;
+    let policy = policy_for(tx, std::slice::from_ref(&grant)).await?;
     let artifacts = loaded.artifacts(&grant, on, Utc::now(), &policy);
     let chosen = match artifact {
         Some(id) => artifacts.into_iter().find(|a| a.id == *id),
@@ -2067,6 +2080,20 @@ async fn grants(
     let has_next = page.has_next_page;
     let has_prev = page.has_previous_page;
     let gp = grant_page(&tx, az.scope, page.items).await?;
+    // The artifacts, when asked for, in the same transaction (one snapshot, fewer round trips).
+    let look = ctx.look_ahead();
+    if look
+        .field("edges")
+        .field("node")
+        .field("artifacts")
+        .exists()
+        || look.field("nodes").field("artifacts").exists()
+    {
+        let readable = tx.readable_grants(gp.rows.clone(), gp.now);
+        let loaded = Loaded::load(&tx, &readable).await.map_err(store_err)?;
+        let policy = policy_for(&tx, &readable).await.map_err(store_err)?;
+        let _ = gp.loaded.set(Arc::new((loaded, policy, readable)));
+    }
     tx.commit().await.map_err(store_err)?;
     let page = grc_store::Page {
         items: ShareGrant::all(&gp),
@@ -3837,7 +3864,7 @@ pub(crate) async fn vendor_shares(
         });
     }
     let loaded = Loaded::load(tx, &grants).await?;
-    let policy = reader_policy(tx).await?;
+    let policy = policy_for(tx, &grants).await?;
     let mut out: HashMap<Uuid, Vec<SharedArtifact>> = HashMap::new();
     for c in &conns {
         let list = out.entry(c.vendor_id).or_default();
