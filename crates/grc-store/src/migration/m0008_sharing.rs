@@ -11,7 +11,7 @@
 //! versions, the ISMS name, documents) get a policy that admits a grantee's read of exactly the
 //! rows a live grant covers (`grc_granted`, `grc_granted_document`).
 
-use super::shared::{append_only, render, tenant_policies};
+use super::shared::{append_only, render, tenant_policies_once};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
 
@@ -447,7 +447,7 @@ impl MigrationTrait for Sharing {
             sql.push_str(&append_only(t, backend));
         }
         if backend == DbBackend::Postgres {
-            sql.push_str(&tenant_policies(TABLES));
+            sql.push_str(&tenant_policies_once(TABLES));
             sql.push_str(POSTGRES_POLICIES);
             sql.push_str(&grantee_policies());
         }
