@@ -204,6 +204,11 @@ mod tests {
                     ReadVendors,
                     ManageVendors,
                     ConfigureVendors,
+                    ReadSharing,
+                    ManageSharing,
+                    AnswerConnections,
+                    RequestShares,
+                    DownloadShared,
                 ],
             ),
             (
@@ -222,6 +227,10 @@ mod tests {
                     ReadVendors,
                     ManageVendors,
                     ConfigureVendors,
+                    ReadSharing,
+                    ManageSharing,
+                    RequestShares,
+                    DownloadShared,
                 ],
             ),
             (
@@ -235,6 +244,9 @@ mod tests {
                     DownloadEvidence,
                     ReadVendors,
                     ManageVendors,
+                    ReadSharing,
+                    RequestShares,
+                    DownloadShared,
                 ],
             ),
             (
@@ -248,11 +260,20 @@ mod tests {
                     ReadIsms,
                     DownloadEvidence,
                     ReadVendors,
+                    ReadSharing,
+                    DownloadShared,
                 ],
             ),
             (
                 Viewer,
-                &[ReadTenant, ReadMembers, ReadCatalog, ReadIsms, ReadVendors],
+                &[
+                    ReadTenant,
+                    ReadMembers,
+                    ReadCatalog,
+                    ReadIsms,
+                    ReadVendors,
+                    ReadSharing,
+                ],
             ),
         ];
         for (role, allowed) in expected {
