@@ -330,31 +330,35 @@ async fn app_role_sees_only_its_tenant() {
         }
     }
     // A peer may take only its own step: a grantee cannot widen a grant it received, a
-    // requester cannot record an approval of its own request.
-    let err = conn
-        .execute_unprepared(&format!(
-            "UPDATE share_grants SET access = 'document' WHERE grantee_tenant_id = '{a_id}'"
-        ))
-        .await
-        .expect_err("a grantee's change of a grant's access must be refused");
-    assert!(err.to_string().contains("only its own step"), "{err}");
+    // requester cannot record an approval of its own request. Each refusal aborts its
+    // transaction, so each is tried in a fresh one.
     drop(tx);
-    let tx = app
-        .store
-        .tenant_tx(TenantScope::new(a.tenant.id))
-        .await
-        .unwrap();
-    let conn = tx.raw_connection();
-    let err = conn
-        .execute_unprepared(&format!(
-            "INSERT INTO access_request_events (tenant_id, request_id, seq, action, actor_tenant_id, actor, detail, occurred_at)
-             SELECT tenant_id, id, 99, 'approved', '{a_id}', 'user:x', '{{}}', now()
-             FROM access_requests WHERE requester_tenant_id = '{a_id}' LIMIT 1"
-        ))
-        .await
-        .expect_err("a requester's approval must be refused");
-    assert!(err.to_string().contains("row-level security"), "{err}");
-    drop(tx);
+    for (sql, refusal) in [
+        (
+            format!("UPDATE share_grants SET access = 'document' WHERE grantee_tenant_id = '{a_id}'"),
+            "only its own step",
+        ),
+        (
+            format!(
+                "INSERT INTO access_request_events (tenant_id, request_id, seq, action, actor_tenant_id, actor, detail, occurred_at)
+                 SELECT tenant_id, id, 99, 'approved', '{a_id}', 'user:x', '{{}}', now()
+                 FROM access_requests WHERE requester_tenant_id = '{a_id}' LIMIT 1"
+            ),
+            "row-level security",
+        ),
+    ] {
+        let tx = app
+            .store
+            .tenant_tx(TenantScope::new(a.tenant.id))
+            .await
+            .unwrap();
+        let err = tx
+            .raw_connection()
+            .execute_unprepared(&sql)
+            .await
+            .expect_err("a peer's step beyond its own must be refused");
+        assert!(err.to_string().contains(refusal), "{sql}: {err}");
+    }
     let tx = app
         .store
         .tenant_tx(TenantScope::new(a.tenant.id))

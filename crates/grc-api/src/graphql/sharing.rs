@@ -1943,7 +1943,7 @@ impl SharingQuery {
         let page = tx
             .access_requests_page(
                 direction == ShareDirection::Incoming,
-                status.map(RequestStatus::as_str),
+                status.map(|x| x.as_str().to_owned()),
                 &req,
             )
             .await
@@ -2027,7 +2027,7 @@ impl SharingQuery {
         let req = page_args(first, after, last, before)?;
         let tx = store(ctx).tenant_tx(az.scope).await.map_err(store_err)?;
         let page = tx
-            .outbox_page(topic.as_deref(), &req)
+            .outbox_page_of(true, topic, &req)
             .await
             .map_err(store_err)?;
         let peers = Peers::load(&tx, page.items.iter().map(|e| e.source_tenant_id)).await?;

@@ -139,6 +139,37 @@ macro_rules! two_sided {
     };
 }
 
+/// A keyset page of `$m` rows of one side: `$own` is the current tenant in the first case
+/// (`incoming`: its own rows), `$peer` in the other (the rows that name it), with an optional
+/// equality filter on `$col`.
+macro_rules! side_page {
+    ($m:ident, $fname:ident, $Peer:ident, $col:ident, $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        pub async fn $fname(
+            &self,
+            incoming: bool,
+            filter: Option<$ty>,
+            req: &PageRequest<Uuid>,
+        ) -> Result<Page<$m::Model>, StoreError> {
+            use $m::Column as C;
+            let me = self.tenant_uuid();
+            let mut q = $m::Entity::find().filter(if incoming {
+                C::TenantId.eq(me)
+            } else {
+                C::$Peer.eq(me)
+            });
+            if let Some(v) = filter {
+                q = q.filter(C::$col.eq(v));
+            }
+            let rows = req
+                .apply(q, C::Id, |k: &Uuid| (*k).into())
+                .all(&self.tx)
+                .await?;
+            Ok(req.finish(rows))
+        }
+    };
+}
+
 impl TenantTx {
     row_ops!(
         share_listing,
@@ -147,6 +178,30 @@ impl TenantTx {
         share_listing
     );
     delete_op!(share_listing, delete_share_listing);
+    side_page!(
+        access_request,
+        access_requests_page,
+        RequesterTenantId,
+        Status,
+        String,
+        "A page of requests for the current tenant's artifacts (`incoming`) or by it, by status."
+    );
+    side_page!(
+        access_receipt,
+        access_receipts_page,
+        GranteeTenantId,
+        GrantId,
+        Uuid,
+        "A page of receipts of reads of the current tenant's artifacts (`incoming`) or by it, by grant."
+    );
+    side_page!(
+        outbox_event,
+        outbox_page_of,
+        TenantId,
+        Topic,
+        String,
+        "A page of the current tenant's outbox events (both cases: the recipient is the current tenant), by topic."
+    );
     insert_as!(
         connection,
         tenant_id,
@@ -720,30 +775,6 @@ impl TenantTx {
 
     // ---- access requests ---------------------------------------------------------------
 
-    /// A page of requests for the current tenant's artifacts (`incoming`) or by it.
-    pub async fn access_requests_page(
-        &self,
-        incoming: bool,
-        status: Option<&str>,
-        req: &PageRequest<Uuid>,
-    ) -> Result<Page<access_request::Model>, StoreError> {
-        use access_request::Column as C;
-        let me = self.tenant_uuid();
-        let mut q = access_request::Entity::find().filter(if incoming {
-            C::TenantId.eq(me)
-        } else {
-            C::RequesterTenantId.eq(me)
-        });
-        if let Some(s) = status {
-            q = q.filter(C::Status.eq(s));
-        }
-        let rows = req
-            .apply(q, C::Id, |k: &Uuid| (*k).into())
-            .all(&self.tx)
-            .await?;
-        Ok(req.finish(rows))
-    }
-
     /// The histories of requests `(owner, id)` the current tenant is a side of, in order.
     pub async fn access_request_events_of(
         &self,
@@ -784,50 +815,7 @@ impl TenantTx {
         Ok(m)
     }
 
-    /// A page of receipts of reads of the current tenant's artifacts (`incoming`) or by it,
-    /// newest first when asked backward.
-    pub async fn access_receipts_page(
-        &self,
-        incoming: bool,
-        grant: Option<Uuid>,
-        req: &PageRequest<Uuid>,
-    ) -> Result<Page<access_receipt::Model>, StoreError> {
-        use access_receipt::Column as C;
-        let me = self.tenant_uuid();
-        let mut q = access_receipt::Entity::find().filter(if incoming {
-            C::TenantId.eq(me)
-        } else {
-            C::GranteeTenantId.eq(me)
-        });
-        if let Some(g) = grant {
-            q = q.filter(C::GrantId.eq(g));
-        }
-        let rows = req
-            .apply(q, C::Id, |k: &Uuid| (*k).into())
-            .all(&self.tx)
-            .await?;
-        Ok(req.finish(rows))
-    }
-
     // ---- outbox and peer chains ----------------------------------------------------------
-
-    /// A page of the current tenant's outbox events.
-    pub async fn outbox_page(
-        &self,
-        topic: Option<&str>,
-        req: &PageRequest<Uuid>,
-    ) -> Result<Page<outbox_event::Model>, StoreError> {
-        use outbox_event::Column as C;
-        let mut q = outbox_event::Entity::find().filter(C::TenantId.eq(self.tenant_uuid()));
-        if let Some(t) = topic {
-            q = q.filter(C::Topic.eq(t));
-        }
-        let rows = req
-            .apply(q, C::Id, |k: &Uuid| (*k).into())
-            .all(&self.tx)
-            .await?;
-        Ok(req.finish(rows))
-    }
 
     /// PostgreSQL: takes the audit-chain head locks of the current tenant and `peers` in one
     /// global order (by tenant id), so that two transactions writing into each other's chains
