@@ -438,14 +438,11 @@ impl TenantTx {
         if ndas.is_empty() {
             return Ok(Vec::new());
         }
-        let mut any = Condition::any();
-        for (owner, id) in ndas {
-            any = any.add(
-                Condition::all()
-                    .add(nda_version::Column::TenantId.eq(*owner))
-                    .add(nda_version::Column::NdaId.eq(*id)),
-            );
-        }
+        let any = any_pair(
+            nda_version::Column::TenantId,
+            nda_version::Column::NdaId,
+            ndas,
+        );
         Ok(nda_version::Entity::find()
             .filter(any)
             .order_by_asc(nda_version::Column::NdaId)
@@ -783,14 +780,11 @@ impl TenantTx {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let mut any = Condition::any();
-        for (owner, id) in requests {
-            any = any.add(
-                Condition::all()
-                    .add(access_request_event::Column::TenantId.eq(*owner))
-                    .add(access_request_event::Column::RequestId.eq(*id)),
-            );
-        }
+        let any = any_pair(
+            access_request_event::Column::TenantId,
+            access_request_event::Column::RequestId,
+            requests,
+        );
         Ok(access_request_event::Entity::find()
             .filter(any)
             .order_by_asc(access_request_event::Column::RequestId)
@@ -1014,14 +1008,11 @@ impl TenantTx {
         if pairs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut any = Condition::any();
-        for (o, id) in pairs {
-            any = any.add(
-                Condition::all()
-                    .add(attestation::Column::TenantId.eq(o))
-                    .add(attestation::Column::Id.eq(id)),
-            );
-        }
+        let any = any_pair(
+            attestation::Column::TenantId,
+            attestation::Column::Id,
+            &pairs,
+        );
         Ok(attestation::Entity::find()
             .filter(any)
             .all(&self.tx)
@@ -1034,14 +1025,7 @@ impl TenantTx {
         if pairs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut any = Condition::any();
-        for (o, id) in pairs {
-            any = any.add(
-                Condition::all()
-                    .add(baa::Column::TenantId.eq(o))
-                    .add(baa::Column::Id.eq(id)),
-            );
-        }
+        let any = any_pair(baa::Column::TenantId, baa::Column::Id, &pairs);
         Ok(baa::Entity::find().filter(any).all(&self.tx).await?)
     }
 
@@ -1100,14 +1084,7 @@ impl TenantTx {
         if docs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut any = Condition::any();
-        for (o, id) in docs {
-            any = any.add(
-                Condition::all()
-                    .add(evidence::Column::TenantId.eq(*o))
-                    .add(evidence::Column::Id.eq(*id)),
-            );
-        }
+        let any = any_pair(evidence::Column::TenantId, evidence::Column::Id, docs);
         Ok(evidence::Entity::find().filter(any).all(&self.tx).await?)
     }
 
@@ -1131,6 +1108,13 @@ impl TenantTx {
             .await?
             .is_some())
     }
+}
+
+/// Rows whose `(owner, id)` columns are one of `pairs`.
+fn any_pair<C: ColumnTrait>(owner: C, id: C, pairs: &[(Uuid, Uuid)]) -> Condition {
+    pairs.iter().fold(Condition::any(), |any, (o, i)| {
+        any.add(Condition::all().add(owner.eq(*o)).add(id.eq(*i)))
+    })
 }
 
 fn pairs_of(grants: &[LiveGrant], kind: &str) -> Vec<(Uuid, Uuid)> {
