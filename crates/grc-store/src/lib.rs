@@ -165,7 +165,7 @@ impl Store {
              GRANT SELECT, INSERT, UPDATE, DELETE ON catalog_frameworks, catalog_controls, catalog_crosswalks, catalog_mappings TO \"{role}\";
              GRANT SELECT, UPDATE ON catalog_state TO \"{role}\";
              GRANT SELECT ON seaql_migrations TO \"{role}\";
-             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid), grc_connected(uuid, uuid), grc_granted(uuid, text, uuid), grc_granted_document(uuid, uuid) TO \"{role}\";"
+             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid), grc_share_versions(uuid), grc_connected(uuid, uuid), grc_granted(uuid, text, uuid), grc_granted_document(uuid, uuid) TO \"{role}\";"
         );
         sql.push_str(&format!(
             "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO \"{role}\";

@@ -13,6 +13,7 @@ mod m0005_records;
 mod m0006_audits;
 mod m0007_vendors;
 mod m0008_sharing;
+mod m0009_share_versions;
 mod shared;
 
 /// The tenant-owned tables of the first two migrations (see [`tenant_owned_tables`]).
@@ -85,6 +86,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_audits::Audits),
             Box::new(m0007_vendors::Vendors),
             Box::new(m0008_sharing::Sharing),
+            Box::new(m0009_share_versions::ShareVersions),
         ]
     }
 }

@@ -922,6 +922,12 @@ async fn exactly_what_was_granted(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(body, doc);
 
+    // Accepted: the list says so (and keeps the page in memory until something moves).
+    assert_eq!(
+        shared_with_me(&app, cm, false).await[0]["ndaAccepted"],
+        true
+    );
+
     // A new NDA version closes the document again until it is accepted.
     let nda2 = publish_nda(&app, pm, &nda["id"], "Version 2: stricter terms.").await;
     assert_eq!(nda2["currentVersion"], 2);
@@ -933,6 +939,18 @@ async fn exactly_what_was_granted(backend: Backend) {
     assert_eq!(fetch_doc(&app, cm, &g2id, &a).await.0, 404);
     let l = shared_with_me(&app, cm, false).await;
     assert_eq!(l[0]["ndaAccepted"], false);
+    // The grantee is told: an event naming the NDA's new version and the grant.
+    let told: Vec<Value> = outbox(&app, cm)
+        .await
+        .into_iter()
+        .filter(|e| e["topic"] == "share.nda_updated")
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["payload"]["version"], 2);
+    assert_eq!(
+        told[0]["payload"]["grantIds"],
+        json!([grc_e2e::decode_global_id(g2id.as_str().unwrap()).to_string()])
+    );
 
     // Revoked again: nothing, at once.
     revoke(&app, pm, &g2id).await;
@@ -1044,9 +1062,23 @@ async fn suspension_propagates(backend: Backend) {
         cert
     );
     let events_before = outbox(&app, cm).await.len();
+    let status_in_list = |l: Vec<Value>| -> Value {
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert_eq!(l[0]["id"], g["id"]);
+        l[0]["artifacts"][0]["status"].clone()
+    };
+    assert_eq!(
+        status_in_list(shared_with_me(&app, cm, false).await),
+        "active"
+    );
 
     // The certification body suspends the provider's certificate today.
     decide(&app, pm, &cert, "SUSPENSION", &day(0), None).await;
+    // The grantee's list (served from memory while nothing moved) shows it at once.
+    assert_eq!(
+        status_in_list(shared_with_me(&app, cm, false).await),
+        "suspended"
+    );
 
     // The very next request of the customer: suspended, non-compliant, an event in its outbox.
     let after = vendor_node(&read(&app, cm, q, json!({})).await);

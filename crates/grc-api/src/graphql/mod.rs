@@ -116,6 +116,7 @@ pub fn build_schema(
     }
     b = b.data(std::sync::Arc::new(crate::catalog::CatalogCache::new()));
     b = b.data(std::sync::Arc::new(isms::IsmsCache::default()));
+    b = b.data(std::sync::Arc::new(sharing::SharedPageCache::default()));
     b.finish()
 }
 

@@ -755,12 +755,17 @@ pub(crate) struct GrantPage {
 }
 
 impl GrantPage {
-    fn new(scope: TenantScope, peers: Arc<Peers>, rows: Vec<share_grant::Model>) -> Arc<Self> {
+    fn new(
+        scope: TenantScope,
+        peers: Arc<Peers>,
+        rows: Vec<share_grant::Model>,
+        now: DateTime<Utc>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             scope,
             peers,
             rows,
-            now: Utc::now(),
+            now,
             loaded: OnceCell::new(),
         })
     }
@@ -1712,13 +1717,14 @@ async fn grant_page(
     tx: &TenantTx,
     scope: TenantScope,
     rows: Vec<share_grant::Model>,
+    now: DateTime<Utc>,
 ) -> Result<Arc<GrantPage>> {
     let peers = Peers::load(
         tx,
         rows.iter().flat_map(|g| [g.tenant_id, g.grantee_tenant_id]),
     )
     .await?;
-    Ok(GrantPage::new(scope, peers, rows))
+    Ok(GrantPage::new(scope, peers, rows, now))
 }
 
 #[derive(Debug, Default)]
@@ -2067,40 +2073,131 @@ async fn grants(
         },
     )?;
     let req = page_args(first, after, last, before)?;
+    let now = Utc::now();
     let filter = GrantFilter {
         peer,
         kind: kind.map(|k| k.as_str().to_owned()),
-        live_at: (!include_inactive).then(Utc::now),
+        live_at: (!include_inactive).then_some(now),
     };
-    let tx = store(ctx).tenant_tx(az.scope).await.map_err(store_err)?;
-    let (page, total) = tx
-        .grants_page(to_me, &filter, &req, wants_total(ctx))
-        .await
-        .map_err(store_err)?;
-    let has_next = page.has_next_page;
-    let has_prev = page.has_previous_page;
-    let gp = grant_page(&tx, az.scope, page.items).await?;
-    // The artifacts, when asked for, in the same transaction (one snapshot, fewer round trips).
+    let total_wanted = wants_total(ctx);
     let look = ctx.look_ahead();
-    if look
+    let with_artifacts = look
         .field("edges")
         .field("node")
         .field("artifacts")
         .exists()
-        || look.field("nodes").field("artifacts").exists()
-    {
+        || look.field("nodes").field("artifacts").exists();
+    // What the grantee sees shared with it: from memory while nothing it depends on moved.
+    let cached = if to_me {
+        let cache = ctx
+            .data_opt::<Arc<SharedPageCache>>()
+            .ok_or_else(|| gql_error(ErrorCode::Internal, "no sharing cache"))?;
+        let versions = store(ctx)
+            .share_versions(az.scope)
+            .await
+            .map_err(store_err)?;
+        let key = (
+            az.scope.tenant_id().0,
+            format!(
+                "{:?}|{:?}|{include_inactive}|{req:?}|{total_wanted}|{with_artifacts}",
+                filter.peer, filter.kind
+            ),
+        );
+        if let Some(hit) = cache.pages.get(&key).await
+            && hit.versions == versions
+            && now < hit.fresh_until
+        {
+            return Ok(hit.connection());
+        }
+        Some((cache, key, versions))
+    } else {
+        None
+    };
+    let tx = store(ctx).tenant_tx(az.scope).await.map_err(store_err)?;
+    let (page, total) = tx
+        .grants_page(to_me, &filter, &req, total_wanted)
+        .await
+        .map_err(store_err)?;
+    let gp = grant_page(&tx, az.scope, page.items, now).await?;
+    // The artifacts, when asked for, in the same transaction (one snapshot, fewer round trips).
+    if with_artifacts {
         let readable = tx.readable_grants(gp.rows.clone(), gp.now);
         let loaded = Loaded::load(&tx, &readable).await.map_err(store_err)?;
         let policy = policy_for(&tx, &readable).await.map_err(store_err)?;
         let _ = gp.loaded.set(Arc::new((loaded, policy, readable)));
     }
-    tx.commit().await.map_err(store_err)?;
-    let page = grc_store::Page {
-        items: ShareGrant::all(&gp),
-        has_next_page: has_next,
-        has_previous_page: has_prev,
+    let next_expiry = match cached {
+        Some(_) => tx.next_grant_expiry_to_me(now).await.map_err(store_err)?,
+        None => None,
     };
-    Ok(build(page, total, |g| g.r().id.to_string()))
+    tx.commit().await.map_err(store_err)?;
+    let page = CachedGrants {
+        versions: (0, None),
+        fresh_until: now,
+        page: gp,
+        total,
+        has_next: page.has_next_page,
+        has_prev: page.has_previous_page,
+    };
+    if let Some((cache, key, versions)) = cached {
+        // Statuses are dates (UTC): the page holds until the next midnight, or until the next
+        // grant to the tenant expires, whichever comes first.
+        let midnight = (now.date_naive() + chrono::Days::new(1))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        let page = Arc::new(CachedGrants {
+            versions,
+            fresh_until: next_expiry.map_or(midnight, |e| e.min(midnight)),
+            ..page
+        });
+        cache.pages.insert(key, page.clone()).await;
+        return Ok(page.connection());
+    }
+    Ok(page.connection())
+}
+
+/// The grantee's `sharedWithMe` pages kept in memory, per tenant and arguments. A page is
+/// current while the tenant's audit sequence and newest outbox event have not moved (the
+/// owners' grants, revocations and connection changes write into the grantee's chain, and
+/// changes to shared artifacts queue an outbox event for each grantee, both in the owner's
+/// transaction) and until the next UTC midnight or grant expiry. One round trip checks it.
+/// Tenant names come with the page: a rename (outside any chain) shows within the minute.
+#[derive(Debug)]
+pub struct SharedPageCache {
+    pages: moka::future::Cache<(Uuid, String), Arc<CachedGrants>>,
+}
+
+impl Default for SharedPageCache {
+    fn default() -> Self {
+        Self {
+            pages: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
+        }
+    }
+}
+
+/// One computed page of grants with what it was computed at.
+#[derive(Debug)]
+struct CachedGrants {
+    versions: (i64, Option<Uuid>),
+    fresh_until: DateTime<Utc>,
+    page: Arc<GrantPage>,
+    total: u64,
+    has_next: bool,
+    has_prev: bool,
+}
+
+impl CachedGrants {
+    fn connection(&self) -> Connection<String, ShareGrant, ConnectionFields> {
+        let page = grc_store::Page {
+            items: ShareGrant::all(&self.page),
+            has_next_page: self.has_next,
+            has_previous_page: self.has_prev,
+        };
+        build(page, self.total, |g| g.r().id.to_string())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2309,6 +2406,49 @@ async fn tell_peer(
     Ok(())
 }
 
+/// Tells each grantee holding a live grant under `nda` that a new version is current: until it
+/// accepts that version, the documents behind those grants stay closed.
+async fn tell_nda_grantees(
+    tx: &mut TenantTx,
+    az: &Authorized,
+    nda: &nda::Model,
+    version: i32,
+) -> Result<(), MutationError> {
+    let grants = tx.my_live_grants_under_nda(nda.id, Utc::now()).await?;
+    let mut by_grantee: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
+    for g in grants {
+        match by_grantee.last_mut() {
+            Some((t, ids)) if *t == g.grantee_tenant_id => ids.push(g.id),
+            _ => by_grantee.push((g.grantee_tenant_id, vec![g.id])),
+        }
+    }
+    for (grantee, grant_ids) in by_grantee {
+        let payload = json!({
+            "ndaId": nda.id, "ownerTenantId": nda.tenant_id, "title": nda.title,
+            "version": version, "grantIds": grant_ids,
+        });
+        let event = PeerEvent {
+            topic: "share.nda_updated".into(),
+            subject_type: "Nda".into(),
+            subject_id: nda.id.to_string(),
+            payload: payload.clone(),
+            dedupe_key: format!("{}:{}:{}", nda.id, version, grantee),
+        };
+        tell_peer(
+            tx,
+            az,
+            grantee,
+            "share.nda_updated",
+            "Nda",
+            nda.id,
+            payload,
+            Some(event),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// The outbox event and audit change that tell a grantee about `grant`.
 fn grant_event(
     g: &share_grant::Model,
@@ -2338,7 +2478,7 @@ async fn grant_object(
     scope: TenantScope,
     row: share_grant::Model,
 ) -> Result<ShareGrant, MutationError> {
-    let gp = grant_page(tx, scope, vec![row]).await?;
+    let gp = grant_page(tx, scope, vec![row], Utc::now()).await?;
     Ok(ShareGrant { i: 0, page: gp })
 }
 
@@ -3150,6 +3290,7 @@ impl SharingMutation {
                     json!({"version": version, "sha256": v.sha256}),
                 )
                 .await?;
+                tell_nda_grantees(&mut tx, &az, &row, version).await?;
                 let out = Nda::one(&tx, row).await?;
                 super::mutation::commit(ctx, tx).await?;
                 Ok(out)
@@ -3998,7 +4139,7 @@ pub(crate) async fn resolve_node(
         },
         Kind::ShareGrant => match tx.grant_for_me(id).await.map_err(store_err)? {
             Some(row) => {
-                let gp = grant_page(&tx, az.scope, vec![row]).await?;
+                let gp = grant_page(&tx, az.scope, vec![row], Utc::now()).await?;
                 Some(Node::ShareGrant(ShareGrant { i: 0, page: gp }))
             }
             None => None,

@@ -29,7 +29,7 @@ use grc_domain::audit::AuditRecord;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Statement,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -531,6 +531,22 @@ impl TenantTx {
             .any(|c| c.id == id))
     }
 
+    /// The current tenant's grants live at `at` that require its NDA `nda_id`.
+    pub async fn my_live_grants_under_nda(
+        &self,
+        nda_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<share_grant::Model>, StoreError> {
+        Ok(share_grant::Entity::find()
+            .filter(share_grant::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(share_grant::Column::NdaId.eq(nda_id))
+            .filter(live_at(at))
+            .order_by_asc(share_grant::Column::GranteeTenantId)
+            .order_by_asc(share_grant::Column::Id)
+            .all(&self.tx)
+            .await?)
+    }
+
     /// The owner of NDA `nda_id` when a grant to the current tenant live at `at` requires it.
     pub async fn nda_owner_for_me(
         &self,
@@ -625,6 +641,25 @@ impl TenantTx {
             })
             .map(|row| LiveGrant { row })
             .collect()
+    }
+
+    /// The next instant after `at` at which a grant to the current tenant expires: until then,
+    /// the set of live grants to it changes only by a write (for caches of what it sees).
+    pub async fn next_grant_expiry_to_me(
+        &self,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        use share_grant::Column as C;
+        Ok(share_grant::Entity::find()
+            .select_only()
+            .column_as(C::ExpiresAt.min(), "next")
+            .filter(C::GranteeTenantId.eq(self.tenant_uuid()))
+            .filter(C::RevokedAt.is_null())
+            .filter(C::ExpiresAt.gt(at))
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(&self.tx)
+            .await?
+            .flatten())
     }
 
     /// The current tenant's unrevoked grants of an artifact (`kind` and `id`; certificates also
