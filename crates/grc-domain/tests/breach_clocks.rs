@@ -1272,20 +1272,329 @@ fn the_annual_log_holds_the_years_breaches_under_500_in_discovery_order() {
 }
 
 #[test]
-fn error_codes_are_distinct() {
-    let samples = [
-        IncidentError::SafeHarbourNotMet,
-        IncidentError::ClosedWithoutDecision,
-        IncidentError::WrittenDelayWithoutPeriod,
-        IncidentError::FactorsMissing { missing: vec![] },
-        IncidentError::BaaWindowOutOfRange { days: 0 },
-        IncidentError::DateOutOfRange { field: "dueOn" },
-        IncidentError::UnknownJurisdiction { code: "X".into() },
-        IncidentError::CountBelowStateSum {
-            total: 0,
-            state_sum: 1,
-        },
+fn error_codes_are_stable_and_distinct() {
+    // The codes are a contract with clients: this table is their list, one per variant.
+    let day = d(DISCOVERY);
+    let table: Vec<(IncidentError, &str)> = vec![
+        (
+            IncidentError::DiscoveryInFuture {
+                discovered_on: day,
+                today: day,
+            },
+            "discovery-in-future",
+        ),
+        (
+            IncidentError::OccurrenceAfterDiscovery {
+                occurred_on: day,
+                discovered_on: day,
+            },
+            "occurrence-after-discovery",
+        ),
+        (
+            IncidentError::OccurrenceEndsBeforeStart {
+                from: day,
+                until: day,
+            },
+            "occurrence-ends-before-start",
+        ),
+        (
+            IncidentError::NotificationBeforeDiscovery {
+                recipient: Recipient::Hhs,
+                sent_on: day,
+                discovered_on: day,
+            },
+            "notification-before-discovery",
+        ),
+        (
+            IncidentError::NotificationInFuture {
+                recipient: Recipient::Hhs,
+                sent_on: day,
+                today: day,
+            },
+            "notification-in-future",
+        ),
+        (
+            IncidentError::MethodNotAllowed {
+                recipient: Recipient::Hhs,
+                method: M::Email,
+            },
+            "method-not-allowed",
+        ),
+        (
+            IncidentError::JurisdictionMismatch {
+                recipient: Recipient::Media,
+            },
+            "jurisdiction-mismatch",
+        ),
+        (
+            IncidentError::FactorsMissing {
+                missing: vec![RiskFactor::Mitigation],
+            },
+            "factors-missing",
+        ),
+        (
+            IncidentError::FactorRepeated {
+                factor: RiskFactor::Mitigation,
+            },
+            "factor-repeated",
+        ),
+        (
+            IncidentError::FactorRationaleMissing {
+                factor: RiskFactor::Mitigation,
+            },
+            "factor-rationale-missing",
+        ),
+        (
+            IncidentError::DecisionRationaleMissing {
+                decision: DecisionKind::Exception,
+            },
+            "decision-rationale-missing",
+        ),
+        (
+            IncidentError::TextTooLong {
+                field: "rationale",
+                max: MAX_TEXT,
+            },
+            "text-too-long",
+        ),
+        (
+            IncidentError::SecuredPhiDecidedBreach {
+                security: PhiSecurity::Encrypted,
+            },
+            "secured-phi-decided-breach",
+        ),
+        (IncidentError::SafeHarbourNotMet, "safe-harbour-not-met"),
+        (
+            IncidentError::DecisionInFuture {
+                decided_on: day,
+                today: day,
+            },
+            "decision-in-future",
+        ),
+        (
+            IncidentError::DecisionBeforeDiscovery {
+                decided_on: day,
+                discovered_on: day,
+            },
+            "decision-before-discovery",
+        ),
+        (
+            IncidentError::CountOutOfRange {
+                field: "affected.total".into(),
+                value: -1,
+            },
+            "count-out-of-range",
+        ),
+        (
+            IncidentError::CountBelowStateSum {
+                total: 0,
+                state_sum: 1,
+            },
+            "count-below-state-sum",
+        ),
+        (
+            IncidentError::UnknownJurisdiction { code: "X".into() },
+            "unknown-jurisdiction",
+        ),
+        (
+            IncidentError::JurisdictionRepeated {
+                jurisdiction: J::Texas,
+            },
+            "jurisdiction-repeated",
+        ),
+        (
+            IncidentError::InvalidTransition {
+                from: S::Closed,
+                to: S::Recovered,
+            },
+            "invalid-transition",
+        ),
+        (IncidentError::NoChange { status: S::Triage }, "no-change"),
+        (
+            IncidentError::ClosedWithoutDecision,
+            "closed-without-decision",
+        ),
+        (
+            IncidentError::DelayPeriodInvalid {
+                stated_on: day,
+                ends_on: day,
+            },
+            "delay-period-invalid",
+        ),
+        (
+            IncidentError::WrittenDelayWithoutPeriod,
+            "written-delay-without-period",
+        ),
+        (
+            IncidentError::StatementInFuture {
+                stated_on: day,
+                today: day,
+            },
+            "statement-in-future",
+        ),
+        (
+            IncidentError::BaaWindowOutOfRange { days: 0 },
+            "baa-window-out-of-range",
+        ),
+        (
+            IncidentError::DateOutOfRange { field: "dueOn" },
+            "date-out-of-range",
+        ),
+        (
+            IncidentError::ReportInvalid {
+                field: "size",
+                reason: "r",
+            },
+            "report-invalid",
+        ),
     ];
-    let codes: HashSet<&str> = samples.iter().map(IncidentError::code).collect();
-    assert_eq!(codes.len(), samples.len());
+    for (e, code) in &table {
+        assert_eq!(e.code(), *code);
+        assert!(!e.to_string().is_empty());
+        assert!(!e.field().is_empty());
+    }
+    let codes: HashSet<&str> = table.iter().map(|(e, _)| e.code()).collect();
+    assert_eq!(codes.len(), table.len());
+    // Lifecycle errors are conflicts; the rest invalid input.
+    for (e, code) in table {
+        let conflict = matches!(DomainError::from(e), DomainError::Conflict { .. });
+        assert_eq!(
+            conflict,
+            ["invalid-transition", "no-change", "closed-without-decision"].contains(&code),
+            "{code}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties: no input panics; the deadline arithmetic holds for any input
+// ---------------------------------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A date: mostly 2020–2030, sometimes at the very end of chrono's calendar.
+    fn date() -> impl Strategy<Value = NaiveDate> {
+        prop_oneof![
+            9 => (0u64..4000).prop_map(|n| d("2020-01-01").checked_add_days(Days::new(n)).unwrap()),
+            1 => (0u64..200).prop_map(|n| NaiveDate::MAX.checked_sub_days(Days::new(n)).unwrap()),
+        ]
+    }
+
+    fn delay() -> impl Strategy<Value = LawEnforcementDelay> {
+        (any::<bool>(), date(), proptest::option::of(-5i64..120)).prop_map(|(w, s, len)| {
+            LawEnforcementDelay {
+                form: if w {
+                    StatementForm::Written
+                } else {
+                    StatementForm::Oral
+                },
+                stated_on: s,
+                ends_on: len.and_then(|l| {
+                    if l >= 0 {
+                        s.checked_add_days(Days::new(l.unsigned_abs()))
+                    } else {
+                        s.checked_sub_days(Days::new(l.unsigned_abs()))
+                    }
+                }),
+            }
+        })
+    }
+
+    fn code() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(J::ALL.to_vec()).prop_map(|j| j.as_str().to_owned()),
+            "[a-zA-Z ]{0,4}",
+        ]
+    }
+
+    fn decision() -> impl Strategy<Value = Option<DecisionKind>> {
+        proptest::option::of(proptest::sample::select(DecisionKind::ALL.to_vec()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn counts_never_panic_and_hold_their_invariant(
+            total in prop_oneof![any::<i64>(), -10i64..2000],
+            states in proptest::collection::vec((code(), prop_oneof![any::<i64>(), -10i64..1200]), 0..8),
+        ) {
+            if let Ok(c) = AffectedCounts::new(total, states.iter().map(|(s, n)| (s.as_str(), *n))) {
+                let sum: u64 = c.by_jurisdiction().values().sum();
+                prop_assert!(c.total() >= sum);
+                prop_assert!(c.total() <= MAX_AFFECTED);
+                prop_assert_eq!(c.hhs_immediate(), c.total() >= 500);
+            }
+        }
+
+        #[test]
+        fn clocks_never_panic_and_add_up(
+            discovered in date(),
+            decision in decision(),
+            total in 0i64..2000,
+            tx in 0i64..1000,
+            delays in proptest::collection::vec(delay(), 0..4),
+            sent in proptest::option::of(date()),
+            today in date(),
+        ) {
+            let Ok(counts) = AffectedCounts::new(total.max(tx), [("TX", tx)]) else {
+                return Err(TestCaseError::fail("valid counts refused"));
+            };
+            let Ok(bc) = covered_entity_clocks(discovered, decision, &counts, &delays) else {
+                return Ok(());
+            };
+            let breach = decision.is_none_or(DecisionKind::is_breach);
+            let hhs = bc.clocks.iter().filter(|c| c.required && matches!(c.kind, ClockKind::Hhs | ClockKind::HhsAnnualLog)).count();
+            prop_assert_eq!(hhs, usize::from(breach));
+            for c in &bc.clocks {
+                prop_assert_eq!(c.base_due_on, c.starts_on.checked_add_days(Days::new(u64::from(c.days))).unwrap());
+                prop_assert_eq!(c.due_on, c.base_due_on.checked_add_days(Days::new(u64::from(c.suspended_days))).unwrap());
+                let r = c.reading(sent, today);
+                match r.state {
+                    ClockState::Met => prop_assert!(r.sent_on.is_some_and(|s| s <= c.due_on && s <= today)),
+                    ClockState::Missed => prop_assert!(r.days_late.is_some_and(|n| n >= 1)),
+                    ClockState::Due => prop_assert!(r.sent_on.is_none() && today <= c.due_on),
+                    ClockState::NotRequired => prop_assert!(!c.required),
+                }
+            }
+            // A further delay never brings a deadline forward.
+            let mut more = delays.clone();
+            more.push(LawEnforcementDelay { form: StatementForm::Oral, stated_on: discovered, ends_on: None });
+            if let Ok(bc2) = covered_entity_clocks(discovered, decision, &counts, &more) {
+                for (a, b) in bc.clocks.iter().zip(&bc2.clocks) {
+                    prop_assert!(b.due_on >= a.due_on);
+                }
+            }
+        }
+
+        #[test]
+        fn checks_never_panic(
+            discovered in date(),
+            occurred in proptest::option::of(date()),
+            until in proptest::option::of(date()),
+            today in date(),
+            d1 in delay(),
+            from in proptest::sample::select(S::ALL.to_vec()),
+            to in proptest::sample::select(S::ALL.to_vec()),
+            pending in any::<bool>(),
+            baa_days in any::<i32>(),
+            notice in date(),
+        ) {
+            let _ = check_incident_dates(discovered, occurred, until, today);
+            let _ = check_delay(&d1, today);
+            let _ = check_transition(from, to, pending);
+            let b = baa();
+            if let Ok(w) = ba_notice_window(Some((&b, baa_days)), discovered) {
+                prop_assert!((1..=60).contains(&w.days));
+                let _ = business_associate_clock(discovered, None, w, &[d1]);
+            }
+            for rel in BaRelation::ALL {
+                if let Ok(ce) = covered_entity_discovery(*rel, discovered, notice) {
+                    prop_assert!(ce >= discovered && ce <= notice);
+                }
+            }
+        }
+    }
 }
