@@ -439,8 +439,8 @@ pub fn check_incident_dates(
 // Breach risk assessment (164.402)
 
 text_enum!(
-    /// The four factors of the risk assessment of 164.402(2), at least which must be weighed to
-    /// show a low probability that PHI was compromised.
+    /// The four factors of the risk assessment of 164.402(2): an entity that claims a low
+    /// probability that the PHI was compromised must have weighed at least these.
     RiskFactor {
         /// (2)(i) The nature and extent of the PHI, including the types of identifiers and the
         /// likelihood of re-identification.
@@ -519,8 +519,9 @@ impl PhiSecurity {
 #[serde(tag = "decision", rename_all = "kebab-case")]
 pub enum BreachDecision {
     /// A breach of unsecured PHI: notices are due. The entity may decide this without weighing
-    /// the factors (HHS: an entity may notify without performing a risk assessment), so no
-    /// factors are required; any that are given are checked.
+    /// the factors (the 2013 Omnibus Rule preamble, 78 FR 5566: an entity may notify without
+    /// performing a risk assessment), so no factors are required; any that are given are
+    /// checked.
     Breach,
     /// Not a breach: the assessment of at least the four factors shows a low probability that
     /// the PHI was compromised (164.402(2)). All four factors and a rationale are required.
@@ -1462,8 +1463,9 @@ pub fn check_notification(
 }
 
 /// The date that meets a clock: the earliest notice to its recipient (and, for media, its
-/// State). The earliest, because a later one is an update (an addendum to HHS) that does not
-/// make the first late.
+/// State). The earliest, because a later record is a follow-up (an addendum to HHS, a
+/// supplementary letter) that does not make the first late. Individuals notified in batches are
+/// recorded as one notice dated when the last batch went out (see [`Notification`]).
 pub fn sent_on_for(clock: &Clock, notifications: &[Notification]) -> Option<NaiveDate> {
     notifications
         .iter()
@@ -1600,10 +1602,12 @@ pub struct HhsContact {
 /// portal asks (ocrportal.hhs.gov "Notice to the Secretary of HHS of Breach of Unsecured
 /// Protected Health Information": report type and size; section 1, the covered entity; section
 /// 2, the business associate, if the breach occurred at or by one; section 3, the breach;
-/// section 4, the notice of breach and actions taken; section 5, the attestation). The portal's
-/// list of "actions taken in response" could not be checked against a copy of the form, so
-/// those actions are free text here; the fixed choices above (types, locations, PHI types,
-/// safeguards) are as the portal and its public breach report list them.
+/// section 4, the notice of breach and actions taken; section 5, the attestation, which the
+/// person filing completes on the portal and is left out). Sources of the fixed choices: breach
+/// types and locations as the portal's public breach report filters them; safeguards as the
+/// portal's 2015 revision lists them (BakerHostetler's summary); PHI types as remembered from
+/// the form, not checked against a copy. The portal's list of "actions taken in response"
+/// could not be checked either, so actions are free text here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HhsBreachReport {
