@@ -8,6 +8,7 @@ pub mod authz;
 pub mod certification;
 pub mod error;
 pub mod ids;
+pub mod incidents;
 pub mod isms;
 pub mod sharing;
 pub mod tenancy;
