@@ -9,6 +9,7 @@ pub mod certification;
 pub mod error;
 pub mod ids;
 pub mod isms;
+pub mod reminders;
 pub mod sharing;
 pub mod tenancy;
 pub mod vendors;
