@@ -13,5 +13,6 @@ pub mod reminders;
 pub mod sharing;
 pub mod tenancy;
 pub mod vendors;
+pub mod webhooks;
 
 pub use error::{DomainError, FieldError};
