@@ -294,7 +294,7 @@ pub struct ReminderPolicy {
     pub kind: DueKind,
     /// A disabled policy is still checked (so enabling it cannot fail) but schedules nothing.
     pub enabled: bool,
-    /// Days before the due date, each 0 ([`MAX_LEAD_DAYS`]), no duplicates, at most
+    /// Days before the due date, each 0 to [`MAX_LEAD_DAYS`], no duplicates, at most
     /// [`MAX_LEAD_TIMES`]; 0 is "on the due date". Order does not matter.
     pub lead_days: Vec<i32>,
     /// Repeat every this many days after the due date while unresolved (1 to
@@ -920,8 +920,11 @@ pub fn next_occurrence(
     }
     let every = schedule.overdue_every_days?;
     let (lo, _) = overdue_range(item, every, at, at);
-    // The window's first repetition or one of the next few is the first at or after `at`.
-    (lo..lo.saturating_add(4))
+    // `lo` is the first repetition dated from `at`'s UTC date − 2 on. The local date of `at` is
+    // at most a day after its UTC date, and the first repetition sent at or after `at` is dated
+    // at most a day after that: within 4 days of `lo`'s date, so among the next 5 repetitions
+    // (a cadence of 1 day is the worst case).
+    (lo..lo.saturating_add(5))
         .filter_map(|n| overdue_occurrence(item, schedule, n))
         .find(|o| o.send_at >= at)
 }

@@ -1162,12 +1162,16 @@ fn retry_after_delays_a_retry_but_never_advances_or_revives_one() {
 // Property: consecutive ticks cover every occurrence exactly once
 // ---------------------------------------------------------------------------------------------
 
-const ZONES: [&str; 5] = [
+/// Zones for the properties: no DST, one-hour DST both hemispheres, a half-hour offset, a
+/// half-hour DST shift (Lord Howe), and the extreme offsets UTC+14 and UTC−11.
+const ZONES: [&str; 7] = [
     "UTC",
     "America/New_York",
     "Asia/Kolkata",
     "Pacific/Auckland",
     "Australia/Lord_Howe",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
 ];
 
 proptest! {
@@ -1222,5 +1226,30 @@ proptest! {
             .collect();
         brute.sort_by_key(|o| o.send_at);
         prop_assert_eq!(&whole, &brute);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `next_occurrence(at)` is the first occurrence of a window starting at `at`. The window
+    /// is 400 days long: `at` is at most 200 days after 2026-01-01 and an unresolved item with
+    /// a cadence of at most 9 days has an occurrence within 9 days of any date after its due
+    /// date (2026-03-01), so the window always holds the next one.
+    #[test]
+    fn next_occurrence_is_the_first_of_the_window_from_it(
+        zone in 0usize..ZONES.len(),
+        leads in proptest::collection::btree_set(0i32..30, 0..4),
+        every in 1i32..10,
+        hour in 0i32..24,
+        at_seconds in 0i64..(200 * 86_400),
+    ) {
+        let mut p = policy(ZONES[zone], &leads.iter().copied().collect::<Vec<_>>(), Some(every));
+        p.send_hour = hour;
+        let s = p.check().unwrap();
+        let i = item(DueKind::TrainingDue, "2026-03-01");
+        let at = utc("2026-01-01T00:00:00Z") + TimeDelta::seconds(at_seconds);
+        let expected = due_between(&i, &s, at, at + TimeDelta::days(400)).into_iter().next();
+        prop_assert_eq!(next_occurrence(&i, &s, at), expected);
     }
 }
