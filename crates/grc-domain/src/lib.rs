@@ -10,8 +10,10 @@ pub mod error;
 pub mod ids;
 pub mod incidents;
 pub mod isms;
+pub mod reminders;
 pub mod sharing;
 pub mod tenancy;
 pub mod vendors;
+pub mod webhooks;
 
 pub use error::{DomainError, FieldError};
