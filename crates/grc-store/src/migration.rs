@@ -40,6 +40,7 @@ pub fn tenant_owned_tables() -> Vec<&'static str> {
         m0006_audits::TABLES,
         m0007_vendors::TABLES,
         m0008_sharing::TABLES,
+        m0009_share_versions::TABLES,
     ]
     .concat()
 }
@@ -56,6 +57,7 @@ pub fn append_only_tables() -> Vec<&'static str> {
         m0006_audits::APPEND_ONLY,
         m0007_vendors::APPEND_ONLY,
         m0008_sharing::APPEND_ONLY,
+        m0009_share_versions::APPEND_ONLY,
     ]
     .concat()
 }

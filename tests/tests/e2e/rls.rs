@@ -76,7 +76,12 @@ async fn populate_sharing(app: &TestApp, a: &grc_e2e::Fixture, b: &grc_e2e::Fixt
         .await;
         must(app, t, "grantShare", grant, serde_json::json!({"g": g, "k": "ATTESTATION", "a": d["attestations"]["edges"][0]["node"]["id"], "acc": "METADATA"})).await;
         must(app, t, "grantShare", grant, serde_json::json!({"g": g, "k": "BAA", "a": d["baas"]["edges"][0]["node"]["id"], "acc": "METADATA"})).await;
-        for m in d["managementSystems"].as_array().unwrap() {
+        for (i, m) in d["managementSystems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
             must(
                 app,
                 t,
@@ -85,6 +90,11 @@ async fn populate_sharing(app: &TestApp, a: &grc_e2e::Fixture, b: &grc_e2e::Fixt
                 serde_json::json!({"g": g, "k": "SOA_SUMMARY", "a": m["id"], "acc": "METADATA"}),
             )
             .await;
+            // A change to the shared summary (its title is the ISMS's name) moves the
+            // grantee's share version.
+            must(app, t, "updateManagementSystem",
+                "mutation($i: ID!, $n: String!) { updateManagementSystem(input: {id: $i, name: $n}) { managementSystem { id } userErrors { field message code } } }",
+                serde_json::json!({"i": m["id"], "n": format!("Renamed ISMS {i}")})).await;
         }
     }
     for x in [a, b] {

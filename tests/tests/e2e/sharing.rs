@@ -1741,6 +1741,25 @@ async fn inherited_controls(backend: Backend) {
         backup,
         json!({ "controlRef": "A.8.13", "applicable": true, "status": "implemented" })
     );
+    // The summary's title is the ISMS's name: a rename shows in the customer's list at once.
+    let title = |l: Vec<Value>| l[0]["artifacts"][0]["title"].clone();
+    assert_eq!(
+        title(shared_with_me(&app, cm, false).await),
+        "Hosting platform: Statement of Applicability"
+    );
+    ok(
+        &app,
+        pm,
+        "updateManagementSystem",
+        "mutation($i: UpdateManagementSystemInput!) { updateManagementSystem(input: $i) {
+           managementSystem { id } userErrors { field message code } } }",
+        json!({ "i": { "id": p_isms, "name": "Hosting platform EU" } }),
+    )
+    .await;
+    assert_eq!(
+        title(shared_with_me(&app, cm, false).await),
+        "Hosting platform EU: Statement of Applicability"
+    );
 
     // The customer marks its A.8.13 inherited from the vendor: supported.
     let c_isms = isms(&app, cm, "Clinic").await;

@@ -483,6 +483,18 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
+    /// How many rows it holds (a cache's weight).
+    fn rows(&self) -> usize {
+        self.certificates.len()
+            + self.audits.values().map(Vec::len).sum::<usize>()
+            + self.decisions.values().map(Vec::len).sum::<usize>()
+            + self.attestations.len()
+            + self.baas.len()
+            + self.isms.len()
+            + self.soas.len()
+            + self.nda_ok.len()
+    }
+
     async fn load(tx: &TenantTx, grants: &[LiveGrant]) -> Result<Self, StoreError> {
         let mut l = Loaded::default();
         if grants.is_empty() {
@@ -884,7 +896,7 @@ impl ShareGrant {
     }
     async fn state(&self) -> Result<GrantState> {
         GrantState::of(
-            dom::grant_state(self.r().revoked_at, self.r().expires_at, Utc::now()).as_str(),
+            dom::grant_state(self.r().revoked_at, self.r().expires_at, self.page.now).as_str(),
         )
     }
     async fn note(&self) -> &str {
@@ -2088,7 +2100,8 @@ async fn grants(
         .exists()
         || look.field("nodes").field("artifacts").exists();
     // What the grantee sees shared with it: from memory while nothing it depends on moved.
-    let cached = if to_me {
+    // Only first and last pages (no cursor): any cursor would make a key of its own.
+    let cached = if to_me && after_or_before_absent(&req) {
         let cache = ctx
             .data_opt::<Arc<SharedPageCache>>()
             .ok_or_else(|| gql_error(ErrorCode::Internal, "no sharing cache"))?;
@@ -2132,7 +2145,7 @@ async fn grants(
     };
     tx.commit().await.map_err(store_err)?;
     let page = CachedGrants {
-        versions: (0, None),
+        versions: (0, 0),
         fresh_until: now,
         page: gp,
         total,
@@ -2156,6 +2169,14 @@ async fn grants(
     Ok(page.connection())
 }
 
+fn after_or_before_absent(req: &grc_store::PageRequest<Uuid>) -> bool {
+    matches!(
+        req,
+        grc_store::PageRequest::Forward { after: None, .. }
+            | grc_store::PageRequest::Backward { before: None, .. }
+    )
+}
+
 /// The grantee's `sharedWithMe` pages kept in memory, per tenant and arguments. A page is
 /// current while the tenant's audit sequence and newest outbox event have not moved (the
 /// owners' grants, revocations and connection changes write into the grantee's chain, and
@@ -2170,8 +2191,10 @@ pub struct SharedPageCache {
 impl Default for SharedPageCache {
     fn default() -> Self {
         Self {
+            // Weighed in rows held (grants and loaded artifact rows): about 100,000 rows in all.
             pages: moka::future::Cache::builder()
-                .max_capacity(10_000)
+                .max_capacity(100_000)
+                .weigher(|_, v: &Arc<CachedGrants>| v.weight())
                 .time_to_live(std::time::Duration::from_secs(60))
                 .build(),
         }
@@ -2181,7 +2204,7 @@ impl Default for SharedPageCache {
 /// One computed page of grants with what it was computed at.
 #[derive(Debug)]
 struct CachedGrants {
-    versions: (i64, Option<Uuid>),
+    versions: (i64, i64),
     fresh_until: DateTime<Utc>,
     page: Arc<GrantPage>,
     total: u64,
@@ -2190,6 +2213,11 @@ struct CachedGrants {
 }
 
 impl CachedGrants {
+    fn weight(&self) -> u32 {
+        let loaded = self.page.loaded.get().map_or(0, |l| l.0.rows());
+        u32::try_from(1 + self.page.rows.len() + loaded).unwrap_or(u32::MAX)
+    }
+
     fn connection(&self) -> Connection<String, ShareGrant, ConnectionFields> {
         let page = grc_store::Page {
             items: ShareGrant::all(&self.page),
@@ -2413,8 +2441,8 @@ async fn tell_nda_grantees(
     az: &Authorized,
     nda: &nda::Model,
     version: i32,
+    grants: Vec<share_grant::Model>,
 ) -> Result<(), MutationError> {
-    let grants = tx.my_live_grants_under_nda(nda.id, Utc::now()).await?;
     let mut by_grantee: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
     for g in grants {
         match by_grantee.last_mut() {
@@ -3276,6 +3304,11 @@ impl SharingMutation {
                 let text = checked_text("text", &input.text, 100_000)?;
                 let mut tx = store(ctx).tenant_tx(az.scope).await?;
                 let mut row = own_nda(&tx, &input.nda_id).await?;
+                // The grantees under the NDA are told in this transaction: their chains are
+                // locked with the tenant's own, in tenant order, before any audit event.
+                let under = tx.my_live_grants_under_nda(row.id, Utc::now()).await?;
+                let grantees: Vec<Uuid> = under.iter().map(|g| g.grantee_tenant_id).collect();
+                tx.lock_chains(&grantees).await?;
                 let version = row.current_version + 1;
                 let v = publish(&mut tx, &az, &row, version, text).await?;
                 row.current_version = version;
@@ -3290,7 +3323,7 @@ impl SharingMutation {
                     json!({"version": version, "sha256": v.sha256}),
                 )
                 .await?;
-                tell_nda_grantees(&mut tx, &az, &row, version).await?;
+                tell_nda_grantees(&mut tx, &az, &row, version, under).await?;
                 let out = Nda::one(&tx, row).await?;
                 super::mutation::commit(ctx, tx).await?;
                 Ok(out)
@@ -3517,6 +3550,8 @@ fn artifact_of(r: &AuditRecord) -> Option<(&'static str, Uuid, dom::ShareChange)
             if removal { C::Removed } else { C::Updated },
         ),
         "SoaVersion" if r.action == "soa.approve" => ("soa-summary", field("isms")?, C::Updated),
+        // The summary's title is the ISMS's name.
+        "Isms" if r.action == "isms.update" => ("soa-summary", subject()?, C::Updated),
         _ => return None,
     })
 }
@@ -3593,6 +3628,9 @@ pub(crate) async fn share_changes(tx: &mut TenantTx) -> Result<Vec<Announcement>
             });
         }
     }
+    // Last: the grantees' cached views are stale from this commit on (in grantee order).
+    let grantees: Vec<Uuid> = out.iter().map(|a| a.grantee).collect();
+    tx.bump_share_versions(&grantees).await?;
     Ok(out)
 }
 

@@ -550,23 +550,19 @@ impl Store {
     }
 
     /// What a tenant's cached `sharedWithMe` pages depend on, in one round trip outside any
-    /// transaction: its audit sequence and its newest outbox event (see migration m0009).
-    pub async fn share_versions(
-        &self,
-        scope: TenantScope,
-    ) -> Result<(i64, Option<Uuid>), StoreError> {
+    /// transaction: its audit sequence and its share version (see migration m0009).
+    pub async fn share_versions(&self, scope: TenantScope) -> Result<(i64, i64), StoreError> {
         let tenant = scope.tenant_id().0;
         let stmt = match self.db.get_database_backend() {
             DbBackend::Postgres => Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT last_seq, last_event FROM grc_share_versions($1)",
+                "SELECT last_seq, share_version FROM grc_share_versions($1)",
                 [tenant.into()],
             ),
             backend => Statement::from_sql_and_values(
                 backend,
                 "SELECT (SELECT last_seq FROM audit_heads WHERE tenant_id = ?) AS last_seq, \
-                        (SELECT id FROM outbox_events WHERE tenant_id = ? \
-                         ORDER BY id DESC LIMIT 1) AS last_event",
+                        (SELECT version FROM share_heads WHERE tenant_id = ?) AS share_version",
                 [tenant.into(), tenant.into()],
             ),
         };
@@ -576,8 +572,8 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Invalid("no share versions".into()))?;
         let seq: Option<i64> = row.try_get("", "last_seq")?;
-        let event: Option<Uuid> = row.try_get("", "last_event")?;
-        Ok((seq.unwrap_or(0), event))
+        let version: Option<i64> = row.try_get("", "share_version")?;
+        Ok((seq.unwrap_or(0), version.unwrap_or(0)))
     }
 
     /// The version of the bundle last loaded (empty before the first sync).

@@ -936,6 +936,39 @@ impl TenantTx {
         Ok(())
     }
 
+    /// Moves the share version of each of `peers` (sorted and deduplicated here, so concurrent
+    /// owners lock the rows in one order), in the current transaction: the grantees' cached
+    /// views of what is shared with them are stale from this transaction's commit on. Call it
+    /// last, after every other write of the transaction.
+    pub async fn bump_share_versions(&mut self, peers: &[Uuid]) -> Result<(), StoreError> {
+        let mut all: Vec<Uuid> = peers.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        let me = self.tenant_uuid();
+        let backend = self.tx.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO share_heads (tenant_id, version) VALUES ($1, 1) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET version = share_heads.version + 1"
+            }
+            _ => {
+                "INSERT INTO share_heads (tenant_id, version) VALUES (?, 1) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET version = share_heads.version + 1"
+            }
+        };
+        for peer in all {
+            self.check_peer(peer).await?;
+            set_local(&self.tx, "app.tenant_id", &peer.to_string()).await?;
+            let r = self
+                .tx
+                .execute_raw(Statement::from_sql_and_values(backend, sql, [peer.into()]))
+                .await;
+            set_local(&self.tx, "app.tenant_id", &me.to_string()).await?;
+            r?;
+        }
+        Ok(())
+    }
+
     async fn check_peer(&self, peer: Uuid) -> Result<(), StoreError> {
         if peer == self.tenant_uuid() || !self.ever_connected(peer).await? {
             return Err(StoreError::Invalid(format!(
