@@ -979,6 +979,41 @@ async fn isolation(store: &Store, a: TenantScope, a_owner: Uuid, b: TenantScope,
     tx.rollback().await.unwrap();
 }
 
+/// A member's digest option, calendar feeds and notifications go with their membership.
+async fn member_removal(store: &Store) {
+    let (c, owner) = tenant(store, "reminders-c").await;
+    let mut tx = store.tenant_tx(c).await.unwrap();
+    tx.put_digest_preference(owner, &DigestOption::default())
+        .await
+        .unwrap();
+    tx.create_calendar_feed(owner).await.unwrap();
+    assert!(
+        tx.insert_notification(notification::Model {
+            tenant_id: Uuid::nil(),
+            id: Uuid::now_v7(),
+            user_id: owner,
+            delivery_id: None,
+            topic: "t".into(),
+            title: "t".into(),
+            body: String::new(),
+            subject_type: None,
+            subject_id: None,
+            link: None,
+            created_at: Utc::now(),
+            read_at: None,
+        })
+        .await
+        .unwrap()
+    );
+    tx.remove_member(grc_domain::ids::UserId(owner))
+        .await
+        .unwrap();
+    assert_eq!(tx.digest_preference(owner).await.unwrap(), None);
+    assert!(tx.calendar_feeds(owner).await.unwrap().is_empty());
+    assert_eq!(tx.unread_notification_count(owner).await.unwrap(), 0);
+    tx.rollback().await.unwrap();
+}
+
 async fn exercise(store: &Store) -> (TenantScope, TenantScope, Uuid) {
     let (a, a_owner) = tenant(store, "reminders-a").await;
     let (b, _) = tenant(store, "reminders-b").await;
@@ -990,6 +1025,7 @@ async fn exercise(store: &Store) -> (TenantScope, TenantScope, Uuid) {
     configuration(store, a, a_owner).await;
     let (a_delivery, _) = due_scan(store, a, b).await;
     isolation(store, a, a_owner, b, a_delivery).await;
+    member_removal(store).await;
     (a, b, a_owner)
 }
 
