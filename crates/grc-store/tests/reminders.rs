@@ -228,6 +228,43 @@ async fn idempotency(store: &Store, a: TenantScope, owner: Uuid) {
     tx.rollback().await.unwrap();
 }
 
+/// Two schedulers write the same occurrence at once: the second waits for the first's commit
+/// (PostgreSQL: on the unique key; SQLite: on the single writer) and reports it not new.
+async fn concurrent_insert(store: &Store, a: TenantScope) {
+    let subject = Uuid::now_v7();
+    let o = occurrence(a, subject, "2027-02-28", 7);
+    let mut first = store.tenant_tx(a).await.unwrap();
+    assert!(
+        first
+            .insert_reminder(&o, "Certificate", ReminderStatus::Pending)
+            .await
+            .unwrap()
+    );
+    let (store2, o2) = (store.clone(), o.clone());
+    let second = tokio::spawn(async move {
+        let mut tx = store2.tenant_tx(a).await.unwrap();
+        let new = tx
+            .insert_reminder(&o2, "Certificate", ReminderStatus::Pending)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        new
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "the second write waits for the first"
+    );
+    first.commit().await.unwrap();
+    assert!(!second.await.unwrap());
+    let tx = store.tenant_tx(a).await.unwrap();
+    assert_eq!(
+        tx.reminders_of("Certificate", subject).await.unwrap().len(),
+        1
+    );
+    tx.rollback().await.unwrap();
+}
+
 /// A renewed certificate: the reminders of the old due date retire, their unsent deliveries are
 /// cancelled; the new due date's reminders and what was already sent stay.
 async fn retire(store: &Store, a: TenantScope) {
@@ -1018,6 +1055,7 @@ async fn exercise(store: &Store) -> (TenantScope, TenantScope, Uuid) {
     let (a, a_owner) = tenant(store, "reminders-a").await;
     let (b, _) = tenant(store, "reminders-b").await;
     idempotency(store, a, a_owner).await;
+    concurrent_insert(store, a).await;
     retire(store, a).await;
     attempts(store, a).await;
     lease(store).await;
