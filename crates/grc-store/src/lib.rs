@@ -35,6 +35,10 @@ pub use repo::isms::{
 pub use repo::members::MemberRecord;
 pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
 pub use repo::records::{AssignmentFilter, DocumentFilter, VersionApproval};
+pub use repo::reminders::{
+    AttemptRecord, CALENDAR_TOKEN_PREFIX, DeliveryFilter, DeliveryStatus, NewDelivery,
+    ReminderStatus, SchedulerLease, ScopedToken, WebhookSecretInfo,
+};
 pub use repo::sharing::{GrantFilter, LiveGrant, PeerEvent};
 pub use repo::vendors::{
     AttestationFilter, AttestationSlim, BaaFilter, BaaSlim, ComplianceInputs, VendorFilter,
@@ -164,8 +168,9 @@ impl Store {
              GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, users TO \"{role}\";
              GRANT SELECT, INSERT, UPDATE, DELETE ON catalog_frameworks, catalog_controls, catalog_crosswalks, catalog_mappings TO \"{role}\";
              GRANT SELECT, UPDATE ON catalog_state TO \"{role}\";
+             GRANT SELECT, INSERT, UPDATE ON scheduler_leases TO \"{role}\";
              GRANT SELECT ON seaql_migrations TO \"{role}\";
-             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid), grc_share_versions(uuid), grc_connected(uuid, uuid), grc_granted(uuid, text, uuid), grc_granted_document(uuid, uuid) TO \"{role}\";"
+             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid), grc_share_versions(uuid), grc_connected(uuid, uuid), grc_granted(uuid, text, uuid), grc_granted_document(uuid, uuid), grc_due_deliveries(timestamptz, integer), grc_unrelayed_outbox(integer) TO \"{role}\";"
         );
         sql.push_str(&format!(
             "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO \"{role}\";

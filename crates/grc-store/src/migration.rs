@@ -14,6 +14,7 @@ mod m0006_audits;
 mod m0007_vendors;
 mod m0008_sharing;
 mod m0009_share_versions;
+mod m0010_reminders;
 mod shared;
 
 /// The tenant-owned tables of the first two migrations (see [`tenant_owned_tables`]).
@@ -41,6 +42,7 @@ pub fn tenant_owned_tables() -> Vec<&'static str> {
         m0007_vendors::TABLES,
         m0008_sharing::TABLES,
         m0009_share_versions::TABLES,
+        m0010_reminders::TABLES,
     ]
     .concat()
 }
@@ -58,6 +60,7 @@ pub fn append_only_tables() -> Vec<&'static str> {
         m0007_vendors::APPEND_ONLY,
         m0008_sharing::APPEND_ONLY,
         m0009_share_versions::APPEND_ONLY,
+        m0010_reminders::APPEND_ONLY,
     ]
     .concat()
 }
@@ -71,6 +74,7 @@ pub const PLATFORM_TABLES: &[&str] = &[
     "catalog_controls",
     "catalog_crosswalks",
     "catalog_mappings",
+    "scheduler_leases",
 ];
 
 #[derive(Debug)]
@@ -89,6 +93,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_vendors::Vendors),
             Box::new(m0008_sharing::Sharing),
             Box::new(m0009_share_versions::ShareVersions),
+            Box::new(m0010_reminders::Reminders),
         ]
     }
 }

@@ -128,6 +128,135 @@ async fn populate_sharing(app: &TestApp, a: &grc_e2e::Fixture, b: &grc_e2e::Fixt
     }
 }
 
+/// One row in each reminder and notification table (issue 7), written through the store (the
+/// API for them comes later): settings, a policy, a digest option, a reminder with its outbox
+/// event, delivery and attempt, an endpoint with a secret, a notification, a calendar feed.
+async fn populate_reminders(app: &TestApp, f: &grc_e2e::Fixture) {
+    use chrono::{TimeDelta, Utc};
+    use grc_domain::reminders::{Channel, DigestOption, DueKind, Occurrence, Step};
+    use grc_domain::webhooks::{DeliveryOutcome, WebhookSecret};
+    use grc_store::entity::reminders::{notification, webhook_endpoint};
+
+    let owner = f.user_ids["owner"];
+    let scope = TenantScope::new(f.tenant.id);
+    let mut tx = app.store.tenant_tx(scope).await.unwrap();
+    tx.put_reminder_settings("Europe/Berlin", 9, 0, "system:test")
+        .await
+        .unwrap();
+    let (policy, _) = tx.reminder_policy(DueKind::BaaEnd).await.unwrap();
+    tx.put_reminder_policy(&policy, "system:test")
+        .await
+        .unwrap();
+    tx.put_digest_preference(owner, &DigestOption::default())
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let due_on = now.date_naive() + TimeDelta::days(30);
+    let o = Occurrence {
+        tenant_id: f.tenant.id.0,
+        subject_id: uuid::Uuid::now_v7(),
+        kind: DueKind::CertificateExpiry,
+        due_on,
+        step: Step::Lead { days: 30 },
+        local_date: now.date_naive(),
+        send_at: now,
+        escalated: false,
+    };
+    assert!(
+        tx.insert_reminder(&o, "Certificate", grc_store::ReminderStatus::Queued)
+            .await
+            .unwrap()
+    );
+    let event = tx
+        .queue_event(grc_store::PeerEvent {
+            topic: "reminder.due".into(),
+            subject_type: "Certificate".into(),
+            subject_id: o.subject_id.to_string(),
+            payload: serde_json::json!({}),
+            dedupe_key: o.idempotency_key(),
+        })
+        .await
+        .unwrap();
+    let (d, _) = tx
+        .insert_delivery(&grc_store::NewDelivery {
+            delivery_key: format!("{}:in-app:user-{owner}", o.idempotency_key()),
+            outbox_event_id: event,
+            reminder_id: Some(o.idempotency_uuid()),
+            channel: Channel::InApp,
+            target: owner.to_string(),
+            due_at: now,
+        })
+        .await
+        .unwrap();
+    tx.record_delivery_attempt(
+        d.id,
+        &grc_store::AttemptRecord {
+            attempted_at: now,
+            outcome: DeliveryOutcome::Delivered,
+            status_code: None,
+            error: None,
+            duration_ms: Some(1),
+            next_attempt_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        tx.insert_notification(notification::Model {
+            tenant_id: uuid::Uuid::nil(),
+            id: uuid::Uuid::now_v7(),
+            user_id: owner,
+            delivery_id: Some(d.id),
+            topic: "reminder.due".into(),
+            title: "Certificate expires in 30 days".into(),
+            body: String::new(),
+            subject_type: Some("Certificate".into()),
+            subject_id: Some(o.subject_id.to_string()),
+            link: None,
+            created_at: now,
+            read_at: None,
+        })
+        .await
+        .unwrap()
+    );
+    let ep = tx
+        .insert_webhook_endpoint(webhook_endpoint::Model {
+            tenant_id: uuid::Uuid::nil(),
+            id: uuid::Uuid::now_v7(),
+            url: "https://hooks.example.com/grc".into(),
+            description: String::new(),
+            event_types: "[]".into(),
+            enabled: true,
+            disabled_reason: None,
+            disabled_at: None,
+            consecutive_failures: 0,
+            first_failure_at: None,
+            created_by: "system:test".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    tx.add_webhook_secret(
+        ep.id,
+        &WebhookSecret::from_random_bytes(&[7u8; 32]).unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
+    tx.create_calendar_feed(owner).await.unwrap();
+    tx.append_audit(grc_store::AuditEntry {
+        actor: grc_domain::audit::Actor::System("test".into()),
+        action: "reminders.populate".into(),
+        subject_type: "Tenant".into(),
+        subject_id: f.tenant.id.to_string(),
+        change: serde_json::json!({}),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// The rows of other tenants the row-level security policies admit into tenant `a`'s
 /// transactions, per table, by the rules of docs/SHARING.md written out independently (as the
 /// superuser sees the tables). `None`: no row of another tenant is ever admitted.
@@ -254,6 +383,10 @@ async fn app_role_sees_only_its_tenant() {
     }
     // And sharing, both ways.
     populate_sharing(&app, &a, &b).await;
+    // Reminders and notifications, through the store.
+    for t in [&a, &b] {
+        populate_reminders(&app, t).await;
+    }
 
     // A second link between the same two controls, the other way round, is refused by the
     // database itself (the API refuses it first; this is the backstop for concurrent requests).

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod isms;
 pub mod membership;
 pub mod records;
+pub mod reminders;
 pub mod sharing;
 pub mod tenant;
 pub mod user;

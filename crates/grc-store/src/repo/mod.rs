@@ -8,6 +8,7 @@ pub(crate) mod members;
 mod ops;
 pub(crate) mod platform;
 pub(crate) mod records;
+pub(crate) mod reminders;
 pub(crate) mod sharing;
 pub(crate) mod vendors;
 
