@@ -2,6 +2,11 @@
 //! its tick loop until a shutdown signal. The reminders issue fills in the scheduler, the queue
 //! and the channels; nothing is scheduled or delivered yet.
 
+pub mod channels;
+pub mod deliver;
+
+pub use deliver::{DeliveryConfig, RetryPolicy, run_embedded};
+
 use grc_store::Store;
 use std::time::Duration;
 use tokio::sync::watch;

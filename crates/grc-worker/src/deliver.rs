@@ -1,0 +1,734 @@
+//! Fan-out and delivery (issue 7, "Queue and delivery"), the embedded mode: without Redis the
+//! same process that serves the API (or `grc worker`) reads the outbox from the database.
+//!
+//! **Fan-out.** An unrelayed outbox event of a tenant becomes its deliveries in one tenant
+//! transaction, then is marked relayed in the same transaction: a crash before the commit
+//! leaves the event unrelayed and nothing written; a crash after it leaves the deliveries, and
+//! fanning out again writes none twice (`insert_delivery` is idempotent by delivery key,
+//! `{event key}:{channel}:{target}`, the shape of `reminders::delivery_key`).
+//!
+//! - `reminder.due` (written by the scheduler) names its policy's `recipients` and `channels`
+//!   in its payload (see [`ReminderDue`]).
+//! - `share.*` events (written into the grantee's outbox by the sharing code) carry no policy:
+//!   they use the tenant's default policy for share events, [`share_event_policy`]: the
+//!   tenant's owners and compliance managers, by e-mail, webhook and in-app. Owners, because a
+//!   peer's change to what the tenant relies on (a grant revoked, an NDA changed) is a business
+//!   decision; compliance managers, because they use the shared evidence. A tenant-editable
+//!   policy for share events is a later step.
+//! - Any other topic gets the same default.
+//!
+//! Targets: e-mail to each recipient's address (members by their account address, users named
+//! by id, external addresses), once per address (lower-cased); webhook to each enabled
+//! endpoint whose event types match the topic (an empty list matches all; an entry ending in
+//! `.*` matches a prefix); in-app to each recipient member.
+//!
+//! **Delivery.** [`run_embedded`] wakes every second: it fans out new events, then takes the
+//! due deliveries (`Store::due_deliveries`), each in its own tenant transaction with
+//! `lease_delivery` (of two workers one gets it), sends it with at most
+//! [`DeliveryConfig::concurrency`] in flight, and records the attempt with
+//! `record_delivery_attempt`: delivered; failed with the next attempt from [`RetryPolicy`]
+//! (the Standard Webhooks schedule, `reminders::next_retry`); or dead after the last attempt
+//! or a 410. No transaction is held across a network call: lease and read in one, send,
+//! record in another. A worker that dies mid-attempt leaves the delivery leased until
+//! [`DeliveryConfig::lease`] has passed; another attempt follows then (at least once; the
+//! webhook receiver deduplicates on `webhook-id`, the mail on `Message-ID`).
+//!
+//! After each webhook attempt the endpoint's failure run is updated
+//! (`EndpointHealth::record`); an endpoint disabled (410, or the long failure run) gets an
+//! audit event and an in-app notice to each of the tenant's owners, and its remaining
+//! deliveries are dead-lettered when their turn comes.
+
+use crate::channels::{ChannelResult, EventMessage, email::Mailer, in_app, webhook};
+use chrono::{DateTime, TimeDelta, Utc};
+use grc_domain::audit::Actor;
+use grc_domain::ids::{TenantId, UserId};
+use grc_domain::reminders::{Channel, DeliveryTarget, RecipientRole, Recipients, next_retry};
+use grc_domain::tenancy::Role;
+use grc_domain::webhooks::{DeliveryOutcome, EndpointHealth, WebhookSecret};
+use grc_store::entity::reminders::{delivery, webhook_endpoint};
+use grc_store::{
+    AttemptRecord, AuditEntry, DeliveryStatus, MemberRecord, NewDelivery, PageRequest, Store,
+    StoreError, TenantScope, TenantTx,
+};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+/// The topic the scheduler writes.
+pub const REMINDER_DUE: &str = "reminder.due";
+
+/// When the next attempt goes: the Standard Webhooks schedule (`reminders::next_retry`), its
+/// delays multiplied by `time_scale` (1 in production; tests shrink it so that a run of
+/// retries takes seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    time_scale: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+impl RetryPolicy {
+    /// The Standard Webhooks schedule as it is.
+    pub fn standard() -> Self {
+        Self { time_scale: 1.0 }
+    }
+
+    /// The schedule with every delay multiplied by `time_scale` (clamped to 0..=1), for tests.
+    pub fn scaled(time_scale: f64) -> Self {
+        let time_scale = if time_scale.is_finite() {
+            time_scale.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        Self { time_scale }
+    }
+
+    /// The next attempt after attempt `attempt_number` (1 = the first) ended at `at`; `None`
+    /// after the last one (`reminders::MAX_ATTEMPTS`): dead-letter.
+    pub fn next_attempt(&self, attempt_number: u32, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let scheduled = next_retry(attempt_number, at)?;
+        let delay = (scheduled - at).num_milliseconds();
+        // The scale is at most 1, so the product fits; rounding to whole milliseconds.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let scaled = (delay as f64 * self.time_scale).round() as i64;
+        at.checked_add_signed(TimeDelta::milliseconds(scaled))
+    }
+}
+
+/// The delivery loop's settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// `GRC_SMTP_URL`; without it e-mail deliveries fail (and retry, then dead-letter: visible
+    /// in the delivery log, retryable by hand once a relay is configured).
+    pub smtp_url: Option<String>,
+    /// `GRC_SMTP_FROM`.
+    pub smtp_from: String,
+    pub retry: RetryPolicy,
+    /// Deliveries in flight at most.
+    pub concurrency: usize,
+    /// How often the loop wakes.
+    pub poll_interval: Duration,
+    /// A webhook call's timeout.
+    pub http_timeout: Duration,
+    /// How long a taken delivery stays with its worker before another may take it.
+    pub lease: Duration,
+    /// Outbox events fanned out per wake-up.
+    pub batch: u32,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_from: crate::channels::email::DEFAULT_FROM.to_owned(),
+            retry: RetryPolicy::standard(),
+            concurrency: 32,
+            poll_interval: Duration::from_secs(1),
+            http_timeout: webhook::TIMEOUT,
+            lease: Duration::from_secs(60),
+            batch: 100,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out
+// ---------------------------------------------------------------------------------------------
+
+/// The recipients and channels of a `reminder.due` event, read from its payload:
+/// `recipients` (`{"roles": [...], "userIds": [...], "emails": [...]}`, the policy's
+/// `Recipients` with its escalation roles added), `channels` (`["email", "webhook",
+/// "in-app"]`, all three when absent), and `subjectOwnerId` (the member the role
+/// `subject_owner` stands for, if the item has one). The rest (`title`, `dueOn`, `leadDays`,
+/// `kind`) is only shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderDue {
+    pub recipients: Recipients,
+    pub channels: Vec<Channel>,
+    pub subject_owner: Option<Uuid>,
+}
+
+impl ReminderDue {
+    /// Reads the payload; missing or malformed parts fall back to the defaults above.
+    pub fn from_payload(payload: &serde_json::Value) -> Self {
+        let recipients = payload
+            .get("recipients")
+            .and_then(|v| serde_json::from_value::<Recipients>(v.clone()).ok())
+            .unwrap_or_default();
+        let channels = payload
+            .get("channels")
+            .and_then(|v| serde_json::from_value::<Vec<Channel>>(v.clone()).ok())
+            .unwrap_or_else(|| all_channels().to_vec());
+        let subject_owner = ["subjectOwnerId", "ownerId"]
+            .iter()
+            .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+            .and_then(|s| Uuid::try_parse(s).ok());
+        Self {
+            recipients,
+            channels,
+            subject_owner,
+        }
+    }
+}
+
+fn all_channels() -> &'static [Channel] {
+    &[Channel::Email, Channel::Webhook, Channel::InApp]
+}
+
+/// The default policy of events that carry none (`share.*` and any other topic): the owners
+/// and compliance managers, on every channel.
+pub fn share_event_policy() -> ReminderDue {
+    ReminderDue {
+        recipients: Recipients {
+            roles: vec![RecipientRole::Owner, RecipientRole::ComplianceManager],
+            user_ids: Vec::new(),
+            emails: Vec::new(),
+        },
+        channels: all_channels().to_vec(),
+        subject_owner: None,
+    }
+}
+
+/// Whether an endpoint subscribed to `topic`: its list is empty (all), names the topic, or
+/// holds a `prefix.*` that matches.
+pub fn endpoint_matches(event_types: &[String], topic: &str) -> bool {
+    event_types.is_empty()
+        || event_types.iter().any(|t| {
+            t == topic
+                || t == "*"
+                || t.strip_suffix('*')
+                    .is_some_and(|p| p.ends_with('.') && topic.starts_with(p))
+        })
+}
+
+/// What one fan-out wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FanOut {
+    /// Deliveries written.
+    pub created: usize,
+    /// Deliveries that existed already (a fan-out repeated after a crash).
+    pub existing: usize,
+    /// Whether this call marked the event relayed (false: it was already, or is gone).
+    pub relayed: bool,
+}
+
+async fn all_members(tx: &TenantTx) -> Result<Vec<MemberRecord>, StoreError> {
+    let mut out = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = tx
+            .members(&PageRequest::Forward { first: 500, after })
+            .await?;
+        after = page.items.last().map(|m| m.user_id);
+        let more = page.has_next_page;
+        out.extend(page.items);
+        if !more || after.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+fn role_matches(role: RecipientRole, member: Role) -> bool {
+    role.tenant_role() == Some(member)
+}
+
+/// Fans out one outbox event of `tenant` at `now` (see the module doc).
+pub async fn fan_out(
+    store: &Store,
+    tenant: TenantId,
+    event_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<FanOut, StoreError> {
+    let mut tx = store.tenant_tx(TenantScope::new(tenant)).await?;
+    let Some(row) = tx.outbox_event(event_id).await? else {
+        return Ok(FanOut::default());
+    };
+    if row.relayed_at.is_some() {
+        return Ok(FanOut::default());
+    }
+    let event = EventMessage::from_row(&row);
+    let policy = if event.topic == REMINDER_DUE {
+        ReminderDue::from_payload(&event.payload)
+    } else {
+        share_event_policy()
+    };
+    let members = all_members(&tx).await?;
+    // The members the policy names: by role, the item's owner, by id.
+    let mut users: BTreeSet<Uuid> = BTreeSet::new();
+    for m in &members {
+        let by_role = policy
+            .recipients
+            .roles
+            .iter()
+            .any(|r| role_matches(*r, m.role));
+        let as_owner = policy.subject_owner == Some(m.user_id.0)
+            && policy
+                .recipients
+                .roles
+                .contains(&RecipientRole::SubjectOwner);
+        if by_role || as_owner || policy.recipients.user_ids.contains(&m.user_id.0) {
+            users.insert(m.user_id.0);
+        }
+    }
+    let mut targets: Vec<(Channel, DeliveryTarget, String)> = Vec::new();
+    if policy.channels.contains(&Channel::Email) {
+        let mut addresses: BTreeSet<String> = BTreeSet::new();
+        let member_addresses = members
+            .iter()
+            .filter(|m| users.contains(&m.user_id.0))
+            .map(|m| m.email.clone());
+        for a in member_addresses.chain(policy.recipients.emails.iter().cloned()) {
+            let a = a.trim().to_owned();
+            if grc_domain::reminders::check_email_address(&a).is_ok()
+                && addresses.insert(a.to_lowercase())
+            {
+                targets.push((Channel::Email, DeliveryTarget::Email(a.clone()), a));
+            }
+        }
+    }
+    if policy.channels.contains(&Channel::Webhook) {
+        for ep in tx.webhook_endpoints().await? {
+            let types: Vec<String> = serde_json::from_str(&ep.event_types).unwrap_or_default();
+            if ep.enabled && endpoint_matches(&types, &event.topic) {
+                targets.push((
+                    Channel::Webhook,
+                    DeliveryTarget::Endpoint(ep.id),
+                    ep.id.to_string(),
+                ));
+            }
+        }
+    }
+    if policy.channels.contains(&Channel::InApp) {
+        for u in &users {
+            targets.push((Channel::InApp, DeliveryTarget::User(*u), u.to_string()));
+        }
+    }
+    // The reminder row, when the payload names one that exists (the deliveries then show in
+    // its log).
+    let reminder_id = match event
+        .payload
+        .get("reminderId")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::try_parse(s).ok())
+    {
+        Some(id) if tx.reminder(id).await?.is_some() => Some(id),
+        _ => None,
+    };
+    let mut out = FanOut::default();
+    for (channel, target, text) in targets {
+        let new = NewDelivery {
+            delivery_key: format!("{}:{}:{}", event.dedupe_key, channel.as_str(), target.key()),
+            outbox_event_id: Some(event.id),
+            reminder_id,
+            channel,
+            target: text,
+            due_at: now,
+        };
+        let (_, created) = tx.insert_delivery(&new).await?;
+        if created {
+            out.created += 1;
+        } else {
+            out.existing += 1;
+        }
+    }
+    out.relayed = tx.mark_outbox_relayed(event.id, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Fans out up to `limit` unrelayed events across tenants; the number fanned out. An event
+/// that fails is logged and left for the next round.
+pub async fn relay_outbox(store: &Store, limit: u32) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for (tenant, id) in store.unrelayed_outbox_events(limit).await? {
+        match fan_out(store, tenant, id, Utc::now()).await {
+            Ok(f) => {
+                n += usize::from(f.relayed);
+                tracing::debug!(%tenant, event = %id, created = f.created, "outbox event fanned out");
+            }
+            Err(e) => tracing::warn!(%tenant, event = %id, error = %e, "fan-out failed"),
+        }
+    }
+    Ok(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+// ---------------------------------------------------------------------------------------------
+
+/// What sends: the store, the shared HTTP client, the mailer, the settings.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    store: Store,
+    http: reqwest::Client,
+    mailer: Option<Mailer>,
+    config: DeliveryConfig,
+}
+
+/// What a delivery needs, read in the lease transaction.
+enum Plan {
+    Email {
+        event: EventMessage,
+        to: String,
+    },
+    Webhook {
+        event: EventMessage,
+        endpoint: Box<webhook_endpoint::Model>,
+        secrets: Vec<WebhookSecret>,
+    },
+    InApp {
+        event: EventMessage,
+        user: Uuid,
+    },
+    /// Not sendable: recorded as a failure without a retry.
+    Refuse(String),
+}
+
+impl Deliverer {
+    /// A deliverer; fails on a malformed `GRC_SMTP_URL` or `GRC_SMTP_FROM`.
+    pub fn new(store: Store, config: DeliveryConfig) -> anyhow::Result<Self> {
+        let http = webhook::client(config.http_timeout)?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Mailer::new(url, &config.smtp_from)?),
+            None => None,
+        };
+        Ok(Self {
+            store,
+            http,
+            mailer,
+            config,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// One attempt of one delivery: lease it, send it, record the outcome. The delivery as it
+    /// stands afterwards, or `None` when it was not due or another worker took it.
+    pub async fn deliver(
+        &self,
+        tenant: TenantId,
+        delivery_id: Uuid,
+    ) -> Result<Option<delivery::Model>, StoreError> {
+        let scope = TenantScope::new(tenant);
+        let now = Utc::now();
+        let lease_until =
+            now + TimeDelta::from_std(self.config.lease).unwrap_or_else(|_| TimeDelta::seconds(60));
+        let mut tx = self.store.tenant_tx(scope).await?;
+        let Some(d) = tx.lease_delivery(delivery_id, now, lease_until).await? else {
+            return Ok(None);
+        };
+        let plan = self.plan(&tx, &d, now).await?;
+        tx.commit().await?;
+
+        let started = Instant::now();
+        let mut tx_notice = None;
+        let result = match &plan {
+            Plan::Email { event, to } => match &self.mailer {
+                None => ChannelResult::failed(
+                    DeliveryOutcome::ConnectionFailed,
+                    None,
+                    "no SMTP relay configured (GRC_SMTP_URL)".into(),
+                ),
+                Some(m) => match m.message(event, d.id, to) {
+                    Ok(msg) => m.send(msg).await,
+                    Err(e) => ChannelResult::failed(DeliveryOutcome::Failed, None, e),
+                },
+            },
+            Plan::Webhook {
+                event,
+                endpoint,
+                secrets,
+            } => {
+                webhook::send(
+                    &self.http,
+                    &endpoint.url,
+                    secrets,
+                    &webhook::message_id(event),
+                    webhook::body(event),
+                    Utc::now(),
+                )
+                .await
+            }
+            Plan::InApp { event, user } => {
+                tx_notice = Some(in_app::notification(event, *user, Some(d.id), Utc::now()));
+                ChannelResult::delivered(None)
+            }
+            Plan::Refuse(why) => ChannelResult::failed(DeliveryOutcome::Failed, None, why.clone()),
+        };
+        let ended = Utc::now();
+        let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        let attempt_number = u32::try_from(d.attempts).unwrap_or(0).saturating_add(1);
+        let refused = matches!(plan, Plan::Refuse(_));
+        let next_attempt_at = if refused || !result.outcome.retries() {
+            None
+        } else {
+            self.config.retry.next_attempt(attempt_number, ended)
+        };
+        let record = AttemptRecord {
+            attempted_at: now,
+            outcome: result.outcome,
+            status_code: result.status_code,
+            error: result.error.clone(),
+            duration_ms: Some(duration_ms),
+            next_attempt_at,
+        };
+        let mut tx = self.store.tenant_tx(scope).await?;
+        if let Some(n) = tx_notice {
+            tx.insert_notification(n).await?;
+        }
+        let updated = tx.record_delivery_attempt(d.id, &record).await?;
+        if let Plan::Webhook {
+            endpoint, event, ..
+        } = &plan
+        {
+            self.endpoint_health(&mut tx, endpoint, event.tenant_id, result.outcome, ended)
+                .await?;
+        }
+        tx.commit().await?;
+        if updated.status == DeliveryStatus::Dead.as_str() {
+            tracing::warn!(%tenant, delivery = %d.id, channel = %d.channel, error = ?result.error, "delivery dead-lettered");
+        }
+        Ok(Some(updated))
+    }
+
+    async fn plan(
+        &self,
+        tx: &TenantTx,
+        d: &delivery::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Plan, StoreError> {
+        let Some(event_id) = d.outbox_event_id else {
+            return Ok(Plan::Refuse("a delivery without an outbox event".into()));
+        };
+        let Some(row) = tx.outbox_event(event_id).await? else {
+            return Ok(Plan::Refuse(format!("outbox event {event_id} is gone")));
+        };
+        let event = EventMessage::from_row(&row);
+        Ok(match Channel::parse(&d.channel) {
+            Some(Channel::Email) => Plan::Email {
+                event,
+                to: d.target.clone(),
+            },
+            Some(Channel::InApp) => match Uuid::try_parse(&d.target) {
+                Ok(user) if tx.member(UserId(user)).await?.is_some() => Plan::InApp { event, user },
+                _ => Plan::Refuse(format!("{} is not a member", d.target)),
+            },
+            Some(Channel::Webhook) => {
+                let Ok(id) = Uuid::try_parse(&d.target) else {
+                    return Ok(Plan::Refuse(format!("bad endpoint id {}", d.target)));
+                };
+                let endpoint = tx
+                    .webhook_endpoints()
+                    .await?
+                    .into_iter()
+                    .find(|e| e.id == id);
+                match endpoint {
+                    None => Plan::Refuse(format!("endpoint {id} was deleted")),
+                    Some(e) if !e.enabled => Plan::Refuse(format!(
+                        "endpoint {id} is disabled ({})",
+                        e.disabled_reason.as_deref().unwrap_or("by its owner")
+                    )),
+                    Some(endpoint) => {
+                        let secrets = tx.webhook_signing_secrets(id, now).await?;
+                        if secrets.is_empty() {
+                            Plan::Refuse(format!("endpoint {id} has no signing secret"))
+                        } else {
+                            Plan::Webhook {
+                                event,
+                                endpoint: Box::new(endpoint),
+                                secrets,
+                            }
+                        }
+                    }
+                }
+            }
+            None => Plan::Refuse(format!("unknown channel {}", d.channel)),
+        })
+    }
+
+    /// Updates an endpoint's failure run after an attempt; when that disables it, writes the
+    /// audit event and notifies the tenant's owners. Whether it was disabled now.
+    async fn endpoint_health(
+        &self,
+        tx: &mut TenantTx,
+        endpoint: &webhook_endpoint::Model,
+        tenant: Uuid,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // The stored run as it is now (other attempts may have moved it since the lease).
+        let current = tx
+            .webhook_endpoints()
+            .await?
+            .into_iter()
+            .find(|e| e.id == endpoint.id);
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        let health = EndpointHealth {
+            consecutive_failures: u32::try_from(current.consecutive_failures).unwrap_or(0),
+            failing_since: current.first_failure_at,
+        };
+        let (next, reason) = health.record(outcome, at);
+        let reason = reason.filter(|_| current.enabled);
+        tx.record_endpoint_health(endpoint.id, next, reason.map(|r| (r, at)))
+            .await?;
+        let Some(reason) = reason else {
+            return Ok(false);
+        };
+        tx.append_audit(AuditEntry {
+            actor: Actor::System("worker".into()),
+            action: "webhook_endpoint.disable".into(),
+            subject_type: "WebhookEndpoint".into(),
+            subject_id: endpoint.id.to_string(),
+            change: serde_json::json!({
+                "enabled": false,
+                "disabledReason": reason.as_str(),
+                "consecutiveFailures": next.consecutive_failures,
+            }),
+        })
+        .await?;
+        for owner in all_members(tx)
+            .await?
+            .iter()
+            .filter(|m| m.role == Role::Owner)
+        {
+            tx.insert_notification(in_app::endpoint_disabled(
+                tenant,
+                owner.user_id.0,
+                endpoint.id,
+                &endpoint.url,
+                reason.as_str(),
+                at,
+            ))
+            .await?;
+        }
+        tracing::warn!(%tenant, endpoint = %endpoint.id, reason = reason.as_str(), "webhook endpoint disabled");
+        Ok(true)
+    }
+
+    /// One round: fan out new events, then attempt the due deliveries, at most
+    /// `concurrency` at a time. The number of attempts made.
+    pub async fn round(
+        self: &Arc<Self>,
+        permits: &Arc<Semaphore>,
+        tasks: &mut JoinSet<()>,
+    ) -> usize {
+        if let Err(e) = relay_outbox(&self.store, self.config.batch).await {
+            tracing::warn!(error = %e, "outbox scan failed");
+        }
+        let free = u32::try_from(permits.available_permits()).unwrap_or(u32::MAX);
+        if free == 0 {
+            return 0;
+        }
+        let due = match self.store.due_deliveries(Utc::now(), free).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "due deliveries scan failed");
+                return 0;
+            }
+        };
+        let n = due.len();
+        for (tenant, id) in due {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
+            let me = self.clone();
+            tasks.spawn(async move {
+                if let Err(e) = me.deliver(tenant, id).await {
+                    tracing::warn!(%tenant, delivery = %id, error = %e, "delivery attempt failed to record");
+                }
+                drop(permit);
+            });
+        }
+        n
+    }
+}
+
+/// The embedded delivery loop (no Redis): every `poll_interval`, a [`Deliverer::round`], until
+/// `shutdown` turns true; then waits for the attempts in flight. Returns the rounds run.
+pub async fn run_embedded(
+    store: Store,
+    config: DeliveryConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<u64> {
+    let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let poll = config.poll_interval;
+    let me = Arc::new(Deliverer::new(store, config)?);
+    let mut tasks = JoinSet::new();
+    let mut interval = tokio::time::interval(poll);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rounds = 0u64;
+    tracing::info!("embedded delivery loop started");
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                rounds += 1;
+                me.round(&permits, &mut tasks).await;
+                while tasks.try_join_next().is_some() {}
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    while tasks.join_next().await.is_some() {}
+                    tracing::info!(rounds, "embedded delivery loop stopping");
+                    return Ok(rounds);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_retry_keeps_the_schedule_shape() {
+        let at = DateTime::UNIX_EPOCH;
+        // reminders::RETRY_DELAYS_SECONDS[0] = 5 s after the first attempt.
+        assert_eq!(
+            RetryPolicy::standard().next_attempt(1, at),
+            Some(at + TimeDelta::seconds(5))
+        );
+        // The third delay is 30 min = 1,800,000 ms; × 0.001 = 1,800 ms.
+        assert_eq!(
+            RetryPolicy::scaled(0.001).next_attempt(3, at),
+            Some(at + TimeDelta::milliseconds(1800))
+        );
+        // After the tenth attempt (MAX_ATTEMPTS) there is none.
+        assert_eq!(RetryPolicy::scaled(0.001).next_attempt(10, at), None);
+    }
+
+    #[test]
+    fn endpoint_event_types() {
+        let t = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(endpoint_matches(&[], "share.revoked"));
+        assert!(endpoint_matches(&t(&["reminder.due"]), "reminder.due"));
+        assert!(!endpoint_matches(&t(&["reminder.due"]), "share.revoked"));
+        assert!(endpoint_matches(&t(&["share.*"]), "share.revoked"));
+        assert!(!endpoint_matches(&t(&["share.*"]), "shared.x"));
+    }
+
+    #[test]
+    fn reminder_payload_defaults() {
+        let r = ReminderDue::from_payload(&serde_json::json!({
+            "recipients": {"roles": ["owner"], "userIds": [], "emails": ["a@b.example"]},
+            "channels": ["email"],
+        }));
+        assert_eq!(r.channels, vec![Channel::Email]);
+        assert_eq!(r.recipients.roles, vec![RecipientRole::Owner]);
+        assert_eq!(r.recipients.emails, vec!["a@b.example".to_owned()]);
+        let d = ReminderDue::from_payload(&serde_json::json!({}));
+        assert_eq!(d.channels, all_channels().to_vec());
+        assert!(d.recipients.is_empty());
+    }
+}
