@@ -9,7 +9,7 @@
 //! receivers can tell it is the same message.
 //!
 //! A `List-Unsubscribe` header belongs on digests only (issue 7); digests are not built yet,
-//! so no message here carries one (docs/NOTIFICATIONS.md).
+//! so no message here carries one (docs/adr/0016-lettre-smtp.md, "Digests").
 
 use super::{ChannelResult, EventMessage};
 use grc_domain::webhooks::DeliveryOutcome;
