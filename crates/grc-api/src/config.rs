@@ -32,6 +32,10 @@ fn default_algorithms() -> String {
 fn default_leeway() -> u64 {
     30
 }
+fn default_smtp_from() -> String {
+    "grc <noreply@localhost>".into()
+}
+
 fn default_redis_prefix() -> String {
     "grc".into()
 }
@@ -118,9 +122,13 @@ pub struct Settings {
     /// `GRC_JWT_LEEWAY_SECS`: clock skew allowed on `exp` and `nbf`.
     #[serde(default = "default_leeway")]
     pub jwt_leeway_secs: u64,
-    /// `GRC_SMTP_URL`: the mail relay for notifications (the worker).
+    /// `GRC_SMTP_URL`: the mail relay for notifications (the delivery loop): `smtp://host:port`,
+    /// `smtps://user:pass@host`, `smtp://user:pass@host:587?tls=required` (STARTTLS).
     #[serde(default)]
     pub smtp_url: Option<SecretString>,
+    /// `GRC_SMTP_FROM`: the sender of notification e-mail, `Name <address>` or an address.
+    #[serde(default = "default_smtp_from")]
+    pub smtp_from: String,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: export traces over OTLP/gRPC when set.
     #[serde(default)]
     pub otel_endpoint: Option<String>,

@@ -138,6 +138,21 @@ impl Default for DeliveryConfig {
     }
 }
 
+impl DeliveryConfig {
+    /// Checks the relay URL and the sender (`GRC_SMTP_URL`, `GRC_SMTP_FROM`) without
+    /// connecting.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.smtp_url {
+            Mailer::new(url, &self.smtp_from)?;
+        } else {
+            self.smtp_from
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| anyhow::anyhow!("GRC_SMTP_FROM: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fan-out
 // ---------------------------------------------------------------------------------------------

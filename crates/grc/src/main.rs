@@ -341,6 +341,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(b) = bind {
                 settings.bind = b;
             }
+            // Checked before anything starts: a malformed relay URL stops `serve` here.
+            let delivery = match settings.redis_url {
+                None => Some(delivery_config(&settings)?),
+                Some(_) => None,
+            };
             let store = grc_api::open_store(&settings).await?;
             let services = grc_api::Services::new(&settings, store.clone()).await?;
             // Seed before listening, so that the first answered request sees the demo world.
@@ -380,7 +385,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            // Without Redis the notification deliveries run in this process, fed from the
+            // outbox in the database (issue 7, the embedded default).
+            let (stop_delivery, stop_rx) = tokio::sync::watch::channel(false);
+            let delivery = delivery.map(|config| {
+                tokio::spawn(grc_worker::run_embedded(store.clone(), config, stop_rx))
+            });
             app.run_until_stopped().await?;
+            let _ = stop_delivery.send(true);
+            if let Some(d) = delivery {
+                match tokio::time::timeout(Duration::from_secs(15), d).await {
+                    Ok(Ok(Err(e))) => tracing::warn!(error = %e, "delivery loop failed"),
+                    Ok(_) => {}
+                    Err(_) => tracing::warn!("delivery loop did not stop within 15 s"),
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker => {
@@ -391,7 +410,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shutdown_signal().await;
                 let _ = tx.send(true);
             });
+            // The delivery loop runs next to the worker's tick, fed from the database outbox
+            // (the Redis Streams relay is not built yet, so also when GRC_REDIS_URL is set).
+            let delivery = tokio::spawn(grc_worker::run_embedded(
+                store.clone(),
+                delivery_config(&settings)?,
+                rx.clone(),
+            ));
             grc_worker::run(store, rx).await?;
+            delivery.await??;
             Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { command } => catalog_command(&settings, command).await,
@@ -552,6 +579,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// The delivery loop's settings from the configuration (`GRC_SMTP_URL`, `GRC_SMTP_FROM`).
+/// A malformed relay URL or sender stops the command at start, not at the first e-mail.
+fn delivery_config(settings: &Settings) -> anyhow::Result<grc_worker::DeliveryConfig> {
+    use secrecy::ExposeSecret;
+    let config = grc_worker::DeliveryConfig {
+        smtp_url: settings
+            .smtp_url
+            .as_ref()
+            .map(|u| u.expose_secret().to_owned()),
+        smtp_from: settings.smtp_from.clone(),
+        ..grc_worker::DeliveryConfig::default()
+    };
+    config.check()?;
+    Ok(config)
 }
 
 /// SIGINT or SIGTERM (what a container runtime sends).
