@@ -464,6 +464,65 @@ async fn exercise(store: &Store, tag: &str) {
     assert_eq!(calls(&ok.log).len(), 3);
     assert_eq!(std::fs::read_dir(&mail_dir).unwrap().count(), 1);
 
+    // 7. A share event (no policy of its own): deliver.rs `share_event_policy`, the owners and
+    // compliance managers on every channel. The tenant has one member, its owner, and no
+    // endpoint: one e-mail to the owner's address and one in-app notification.
+    let (t_share, share_owner) = tenant(store, &format!("{tag}-share")).await;
+    let grant = Uuid::now_v7();
+    let mut tx = store.tenant_tx(t_share).await.unwrap();
+    let event_id = tx
+        .queue_event(PeerEvent {
+            topic: "share.revoked".into(),
+            subject_type: "ShareGrant".into(),
+            subject_id: grant.to_string(),
+            payload: serde_json::json!({"grantId": grant, "change": "revoked", "title": "SOC 2 report"}),
+            dedupe_key: format!("{grant}:revoked"),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let ds = settled(store, t_share, 2).await;
+    let mut channels: Vec<_> = ds
+        .iter()
+        .map(|d| (d.channel.as_str(), d.status.as_str()))
+        .collect();
+    channels.sort_unstable();
+    assert_eq!(
+        channels,
+        vec![("email", "delivered"), ("in-app", "delivered")]
+    );
+    let in_app = ds.iter().find(|d| d.channel == "in-app").unwrap();
+    assert_eq!(in_app.target, share_owner.to_string());
+    let owner_address = format!("owner@{tag}-share.example");
+    assert_eq!(
+        ds.iter().find(|d| d.channel == "email").unwrap().target,
+        owner_address
+    );
+    let tx = store.tenant_tx(t_share).await.unwrap();
+    assert_eq!(tx.unread_notification_count(share_owner).await.unwrap(), 1);
+    tx.rollback().await.unwrap();
+    // Fanning the event out again writes nothing (it is relayed; and the keys are taken).
+    let again = grc_worker::deliver::fan_out(store, t_share.tenant_id(), event_id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again, grc_worker::deliver::FanOut::default());
+    assert_eq!(deliveries(store, t_share).await.len(), 2);
+    let start_wait = Instant::now();
+    while std::fs::read_dir(&mail_dir).unwrap().count() < 2 {
+        assert!(start_wait.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mail = std::fs::read_to_string(&files[1]).unwrap();
+    assert_eq!(header(&mail, "To"), Some(owner_address.as_str()));
+    // No due date in a share event: the subject is the title alone (email.rs `render`).
+    assert_eq!(header(&mail, "Subject"), Some("SOC 2 report"));
+
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(15), worker)
         .await
