@@ -15,7 +15,7 @@
 
 use chrono::Utc;
 use grc_domain::audit::Actor;
-use grc_domain::tenancy::{Email, Name, Slug, TenantKind};
+use grc_domain::tenancy::{Email, Name, Role, Slug, TenantKind};
 use grc_domain::webhooks::WebhookSecret;
 use grc_store::entity::reminders::{delivery, webhook_endpoint};
 use grc_store::{
@@ -533,6 +533,76 @@ async fn exercise(store: &Store, tag: &str) {
     let _ = std::fs::remove_dir_all(&mail_dir);
 }
 
+/// Who a `reminder.due` reaches (deliver.rs `fan_out`): the members holding a named role, the
+/// item's owner for `subject_owner`, members named by id, and external addresses; one e-mail
+/// per address whatever its case; in-app to members only; nobody else. Run with no delivery
+/// loop, so the deliveries stay pending.
+async fn recipients(store: &Store, tag: &str) {
+    let slug = format!("{tag}-rcpt");
+    let (t, _owner) = tenant(store, &slug).await;
+    let ptx = store.platform_tx().await.unwrap();
+    let mut users = Vec::new();
+    for local in ["cm", "contrib", "viewer", "itemowner"] {
+        let email = Email::parse(&format!("{local}@{slug}.example")).unwrap();
+        users.push(ptx.ensure_user(&email, None).await.unwrap().0.id);
+    }
+    let mut tx = ptx.enter_tenant(t).await.unwrap();
+    let [cm, contrib, viewer, item_owner] = users.try_into().unwrap();
+    tx.add_member(cm, Role::ComplianceManager).await.unwrap();
+    tx.add_member(contrib, Role::Contributor).await.unwrap();
+    tx.add_member(viewer, Role::Viewer).await.unwrap();
+    tx.add_member(item_owner, Role::Contributor).await.unwrap();
+    audited_commit(tx, "members").await;
+
+    let mut tx = store.tenant_tx(t).await.unwrap();
+    let event_id = tx
+        .queue_event(PeerEvent {
+            topic: "reminder.due".into(),
+            subject_type: "Risk".into(),
+            subject_id: "r-1".into(),
+            payload: serde_json::json!({
+                "title": "Risk review",
+                "dueOn": "2027-03-01",
+                "recipients": {
+                    "roles": ["compliance_manager", "subject_owner"],
+                    "userIds": [viewer.0],
+                    "emails": [format!("CM@{slug}.example"), "ext@partner.example"],
+                },
+                "channels": ["email", "in-app"],
+                "subjectOwnerId": item_owner.0,
+            }),
+            dedupe_key: "rem:test:r-1".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let f = grc_worker::deliver::fan_out(store, t.tenant_id(), event_id, Utc::now())
+        .await
+        .unwrap();
+    // E-mail: cm (named by role and, upper-cased, as an address: once), viewer (by id), the
+    // item's owner, ext = 4; in-app: cm, viewer, item owner = 3. The tenant owner and the other
+    // contributor are not named.
+    assert_eq!((f.created, f.existing, f.relayed), (7, 0, true));
+    let mut got: Vec<(String, String)> = deliveries(store, t)
+        .await
+        .into_iter()
+        .map(|d| (d.channel, d.target))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        ("email".to_owned(), format!("cm@{slug}.example")),
+        ("email".to_owned(), format!("viewer@{slug}.example")),
+        ("email".to_owned(), format!("itemowner@{slug}.example")),
+        ("email".to_owned(), "ext@partner.example".to_owned()),
+        ("in-app".to_owned(), cm.0.to_string()),
+        ("in-app".to_owned(), viewer.0.to_string()),
+        ("in-app".to_owned(), item_owner.0.to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_on_sqlite() {
     let dir = temp_dir("sqlite");
@@ -542,6 +612,7 @@ async fn delivery_on_sqlite() {
         .unwrap();
     store.migrate().await.unwrap();
     exercise(&store, "lite").await;
+    recipients(&store, "lite").await;
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -595,6 +666,7 @@ async fn delivery_on_postgres() {
         .unwrap();
     assert!(!store.role_bypasses_rls().await.unwrap());
     exercise(&store, "pg").await;
+    recipients(&store, "pg").await;
     drop(store);
     let _ = root
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
