@@ -42,7 +42,7 @@ use crate::channels::{ChannelResult, EventMessage, email::Mailer, in_app, webhoo
 use chrono::{DateTime, TimeDelta, Utc};
 use grc_domain::audit::Actor;
 use grc_domain::ids::{TenantId, UserId};
-use grc_domain::reminders::{Channel, DeliveryTarget, RecipientRole, Recipients, next_retry};
+use grc_domain::reminders::{Channel, DeliveryTarget, RecipientRole, Recipients, next_retry_after};
 use grc_domain::tenancy::Role;
 use grc_domain::webhooks::{DeliveryOutcome, EndpointHealth, WebhookSecret};
 use grc_store::entity::reminders::{delivery, webhook_endpoint};
@@ -93,7 +93,18 @@ impl RetryPolicy {
     /// The next attempt after attempt `attempt_number` (1 = the first) ended at `at`; `None`
     /// after the last one (`reminders::MAX_ATTEMPTS`): dead-letter.
     pub fn next_attempt(&self, attempt_number: u32, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let scheduled = next_retry(attempt_number, at)?;
+        self.next_attempt_after(attempt_number, at, None)
+    }
+
+    /// [`RetryPolicy::next_attempt`], not before a receiver's `Retry-After`
+    /// (`reminders::next_retry_after`, capped at a day).
+    pub fn next_attempt_after(
+        &self,
+        attempt_number: u32,
+        at: DateTime<Utc>,
+        retry_after_seconds: Option<i64>,
+    ) -> Option<DateTime<Utc>> {
+        let scheduled = next_retry_after(attempt_number, at, retry_after_seconds)?;
         let delay = (scheduled - at).num_milliseconds();
         // The scale is at most 1, so the product fits; rounding to whole milliseconds.
         #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
@@ -486,7 +497,9 @@ impl Deliverer {
         let next_attempt_at = if refused || !result.outcome.retries() {
             None
         } else {
-            self.config.retry.next_attempt(attempt_number, ended)
+            self.config
+                .retry
+                .next_attempt_after(attempt_number, ended, result.retry_after_seconds)
         };
         let record = AttemptRecord {
             attempted_at: now,
@@ -541,12 +554,7 @@ impl Deliverer {
                 let Ok(id) = Uuid::try_parse(&d.target) else {
                     return Ok(Plan::Refuse(format!("bad endpoint id {}", d.target)));
                 };
-                let endpoint = tx
-                    .webhook_endpoints()
-                    .await?
-                    .into_iter()
-                    .find(|e| e.id == id);
-                match endpoint {
+                match tx.webhook_endpoint(id).await? {
                     None => Plan::Refuse(format!("endpoint {id} was deleted")),
                     Some(e) if !e.enabled => Plan::Refuse(format!(
                         "endpoint {id} is disabled ({})",
@@ -581,12 +589,7 @@ impl Deliverer {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         // The stored run as it is now (other attempts may have moved it since the lease).
-        let current = tx
-            .webhook_endpoints()
-            .await?
-            .into_iter()
-            .find(|e| e.id == endpoint.id);
-        let Some(current) = current else {
+        let Some(current) = tx.webhook_endpoint(endpoint.id).await? else {
             return Ok(false);
         };
         let health = EndpointHealth {
@@ -721,6 +724,12 @@ mod tests {
         );
         // After the tenth attempt (MAX_ATTEMPTS) there is none.
         assert_eq!(RetryPolicy::scaled(0.001).next_attempt(10, at), None);
+        // A Retry-After of 60 s after the first attempt is later than its 5 s: 60 s, scaled
+        // × 0.5 = 30 s.
+        assert_eq!(
+            RetryPolicy::scaled(0.5).next_attempt_after(1, at, Some(60)),
+            Some(at + TimeDelta::seconds(30))
+        );
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct ChannelResult {
     /// The HTTP status, or the SMTP reply code of a refusal.
     pub status_code: Option<i32>,
     pub error: Option<String>,
+    /// A receiver's `Retry-After`, in seconds (webhooks only).
+    pub retry_after_seconds: Option<i64>,
 }
 
 impl ChannelResult {
@@ -76,6 +78,7 @@ impl ChannelResult {
             outcome: DeliveryOutcome::Delivered,
             status_code,
             error: None,
+            retry_after_seconds: None,
         }
     }
 
@@ -84,6 +87,7 @@ impl ChannelResult {
             outcome,
             status_code,
             error: Some(error),
+            retry_after_seconds: None,
         }
     }
 }

@@ -82,13 +82,21 @@ pub async fn send(
             let status = r.status().as_u16();
             let outcome = classify(AttemptResult::Response { status });
             if outcome.is_failure() {
+                let retry_after = r
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<i64>().ok());
                 let text = r.text().await.unwrap_or_default();
                 let snippet: String = text.chars().take(200).collect();
-                ChannelResult::failed(
-                    outcome,
-                    Some(i32::from(status)),
-                    format!("HTTP {status}: {snippet}"),
-                )
+                ChannelResult {
+                    retry_after_seconds: retry_after,
+                    ..ChannelResult::failed(
+                        outcome,
+                        Some(i32::from(status)),
+                        format!("HTTP {status}: {snippet}"),
+                    )
+                }
             } else {
                 ChannelResult::delivered(Some(i32::from(status)))
             }
@@ -101,5 +109,48 @@ pub async fn send(
             };
             ChannelResult::failed(classify(result), None, e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn event(key: &str) -> EventMessage {
+        EventMessage {
+            id: Uuid::from_u128(7),
+            tenant_id: Uuid::nil(),
+            topic: "share.revoked".into(),
+            subject_type: "ShareGrant".into(),
+            subject_id: "g".into(),
+            dedupe_key: key.into(),
+            created_at: DateTime::UNIX_EPOCH,
+            payload: serde_json::json!({"title": "t"}),
+        }
+    }
+
+    #[test]
+    fn message_id_is_the_key_unless_the_key_holds_a_full_stop() {
+        assert_eq!(message_id(&event("g-1:revoked")), "g-1:revoked");
+        // webhooks.rs `check_message_id` refuses a `.`: the outbox id stands in.
+        assert_eq!(
+            message_id(&event("a.b")),
+            "evt_00000000000000000000000000000007"
+        );
+    }
+
+    #[test]
+    fn body_is_the_typed_event() {
+        let v: serde_json::Value = serde_json::from_slice(&body(&event("k"))).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "type": "share.revoked",
+                "timestamp": "1970-01-01T00:00:00.000000Z",
+                "data": {"title": "t"},
+            })
+        );
     }
 }
