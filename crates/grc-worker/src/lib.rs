@@ -40,6 +40,13 @@ pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::R
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
                     tracing::info!(ticks, "worker stopping");
+                    // Hand the lease over at once rather than at its expiry.
+                    if let Err(e) = store
+                        .release_scheduler_lease(scheduler::LEASE_NAME, &holder, chrono::Utc::now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "worker: could not release the scheduler lease");
+                    }
                     return Ok(ticks);
                 }
             }
