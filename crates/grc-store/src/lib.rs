@@ -23,6 +23,7 @@ pub use repo::catalog::{
     ControlTextRecord, CustomFrameworkRecord, ImportOrigin, LinkEnd, NewCustomFramework,
     ReviewRecord, SyncReport, TenantLinkRecord,
 };
+pub use repo::due_items::{TrackedDue, UnsentReminder, certificate_lifecycle};
 pub use repo::evidence::{
     EvidenceFilter, EvidenceLink, EvidenceRecord, EvidenceTargetKind, NewEvidence,
 };

@@ -1,6 +1,7 @@
-//! The notification worker (skeleton): it connects to the store, reports readiness, and runs
-//! its tick loop until a shutdown signal. The reminders issue fills in the scheduler, the queue
-//! and the channels; nothing is scheduled or delivered yet.
+//! The notification worker: it connects to the store and runs its tick loop until a shutdown
+//! signal. Each tick runs the reminder scheduler ([`scheduler::tick`]) under its lease.
+
+pub mod scheduler;
 
 pub mod channels;
 pub mod deliver;
@@ -17,20 +18,40 @@ pub const TICK: Duration = Duration::from_secs(30);
 /// Runs the worker loop until `shutdown` turns true. Returns the number of ticks run.
 pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<u64> {
     store.ping().await?;
-    tracing::info!("worker started (skeleton: no reminder jobs are defined yet)");
+    tracing::info!("worker started");
+    let holder = format!(
+        "worker-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    );
+    // The end of the last window scheduled under the lease (see `scheduler`'s module doc).
+    let mut last_tick = None;
     let mut ticks = 0u64;
     let mut interval = tokio::time::interval(TICK);
     loop {
         tokio::select! {
             _ = interval.tick() => {
                 ticks += 1;
-                if let Err(e) = store.ping().await {
-                    tracing::warn!(error = %e, "worker: database unreachable");
+                let now = chrono::Utc::now();
+                match scheduler::tick(&store, &holder, now, last_tick).await {
+                    Ok(r) if r.complete() => last_tick = Some(now),
+                    // Another replica schedules; on taking the lease over, start from the
+                    // first-tick window. A failed tenant: cover the window again.
+                    Ok(r) if !r.leased => last_tick = None,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "worker: scheduler tick failed"),
                 }
             }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
                     tracing::info!(ticks, "worker stopping");
+                    // Hand the lease over at once rather than at its expiry.
+                    if let Err(e) = store
+                        .release_scheduler_lease(scheduler::LEASE_NAME, &holder, chrono::Utc::now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "worker: could not release the scheduler lease");
+                    }
                     return Ok(ticks);
                 }
             }

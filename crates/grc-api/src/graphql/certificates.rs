@@ -181,54 +181,14 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 // ---------------------------------------------------------------------------------------------
 // The lifecycle from stored rows
 
-fn count(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
-}
-
-fn dom_audit(a: &certificate_audit::Model) -> Result<dom::CertAudit, DomainError> {
-    Ok(dom::CertAudit {
-        kind: dom::CertAuditKind::parse(&a.kind)
-            .ok_or_else(|| DomainError::invalid("kind", "unknown stored audit kind"))?,
-        start: a.start_date,
-        end: a.end_date,
-        major_findings: count(a.major_findings),
-    })
-}
-
-fn dom_decision(d: &certificate_decision::Model) -> Result<dom::CertDecision, DomainError> {
-    Ok(dom::CertDecision {
-        kind: dom::CertDecisionKind::parse(&d.kind)
-            .ok_or_else(|| DomainError::invalid("kind", "unknown stored decision kind"))?,
-        on: d.decided_on,
-        expires: d.expires_on,
-    })
-}
-
-fn dom_standard(row: &certificate::Model) -> Result<(dom::Standard, dom::Edition), DomainError> {
-    let standard = dom::Standard::parse(&row.standard)
-        .ok_or_else(|| DomainError::invalid("standard", "unknown standard"))?;
-    let edition = dom::Edition::parse(&row.edition)
-        .ok_or_else(|| DomainError::invalid("edition", "unknown edition"))?;
-    Ok((standard, edition))
-}
-
 /// Validates a certificate's history (as it is, or as a change would make it) with the
-/// lifecycle rules.
+/// lifecycle rules: the store's one mapping from rows, which the reminder scheduler uses too.
 pub(crate) fn lifecycle(
     row: &certificate::Model,
     audits: &[certificate_audit::Model],
     decisions: &[certificate_decision::Model],
 ) -> Result<dom::Certificate, DomainError> {
-    let (standard, edition) = dom_standard(row)?;
-    let audits = audits
-        .iter()
-        .map(dom_audit)
-        .collect::<Result<Vec<_>, _>>()?;
-    let decisions = decisions
-        .iter()
-        .map(dom_decision)
-        .collect::<Result<Vec<_>, _>>()?;
-    dom::Certificate::new(standard, edition, &audits, &decisions)
+    grc_store::certificate_lifecycle(row, audits, decisions)
 }
 
 /// [`lifecycle`] for a change: a refusal names the input field of the change (`field`, or

@@ -2,6 +2,7 @@ pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod audits;
 pub(crate) mod catalog;
+pub(crate) mod due_items;
 pub(crate) mod evidence;
 pub(crate) mod isms;
 pub(crate) mod members;

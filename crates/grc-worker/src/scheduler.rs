@@ -1,0 +1,312 @@
+//! The reminder scheduler (issue 7, "Scheduler"): on each tick, under a lease that one worker
+//! replica holds at a time, it finds the reminders due in the window since the last tick and
+//! writes each once, with its outbox event, in the tenant's own transaction.
+//!
+//! One tick:
+//!
+//! 1. takes (or renews) the lease [`LEASE_NAME`] for [`LEASE_TTL`]; without it, returns (another
+//!    replica schedules);
+//! 2. per tenant, in one transaction: reads the tenant's settings and policies and its tracked
+//!    due items (computed from the live rows, `TenantTx::due_items`); for each item takes the
+//!    occurrences whose send instant lies in the window `[from, now)` and applies the domain's
+//!    catch-up rule (`reminders::catch_up`: the latest one is sent, older ones are recorded as
+//!    skipped); writes each occurrence with `insert_reminder` (unique idempotency key) and, for
+//!    a new reminder to send, one `reminder.due` outbox event (deduplicated on the same key);
+//!    retires the unsent reminders of items whose due date moved, which were resolved or which
+//!    went away; then checks the lease is still held under its fencing token
+//!    (`hold_scheduler_lease`) and commits. A scheduler that lost its lease commits nothing.
+//!
+//! The window starts at the previous tick's `now` when the caller ran one under the lease, else
+//! [`FIRST_TICK_LOOKBACK`] before `now` (a worker that just started, or took the lease over from
+//! a replica that died): the store keeps no "scheduled up to" instant, and the idempotency keys
+//! make covering a window again harmless (nothing is written twice), so the lookback is what
+//! bounds the outage after which a reminder is lost. The caller advances the window only after
+//! a tick in which every tenant committed.
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use grc_domain::reminders::{
+    DueKind, Occurrence, RecipientRole, Schedule, catch_up, parse_time_zone,
+};
+use grc_store::{PeerEvent, ReminderStatus, Store, StoreError, TenantScope, TenantTx, TrackedDue};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+/// The lease the scheduler holds.
+pub const LEASE_NAME: &str = "scheduler";
+/// How long a lease lasts without renewal: well above the tick (30 s) and any clock skew, short
+/// enough that a dead replica's successor takes over within minutes.
+pub const LEASE_TTL: TimeDelta = TimeDelta::minutes(5);
+/// The window of a first tick (no previous tick under the lease): a week back, so that a
+/// scheduler down for up to a week loses no reminder (the latest missed one of each item is
+/// sent, `reminders::catch_up`).
+pub const FIRST_TICK_LOOKBACK: TimeDelta = TimeDelta::days(7);
+/// Unsent reminders sent this long ago or later are compared with the items for retirement:
+/// longer than the whole retry schedule (about 3 days 3 hours), so that no delivery that may
+/// still be attempted escapes it.
+pub const RETIRE_HORIZON: TimeDelta = TimeDelta::days(4);
+/// The outbox topic of a reminder to deliver.
+pub const TOPIC: &str = "reminder.due";
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Whether this holder had the lease (nothing else happens without it).
+    pub leased: bool,
+    /// The lease's fencing token, when held.
+    pub fencing_token: Option<i64>,
+    /// The window's start (its end is the tick's `now`).
+    pub from: Option<DateTime<Utc>>,
+    /// Tenants whose transaction committed.
+    pub tenants: u64,
+    /// Tenants whose transaction failed (rolled back; their window is covered again).
+    pub failed_tenants: u64,
+    /// Tracked due items seen, resolved ones included.
+    pub items: u64,
+    /// New reminders written to be sent (each with its outbox event).
+    pub new_reminders: u64,
+    /// New reminders recorded as skipped by the catch-up rule.
+    pub skipped: u64,
+    /// Occurrences already written (by an earlier tick or another scheduler).
+    pub duplicates: u64,
+    /// Unsent reminders retired.
+    pub retired: u64,
+}
+
+impl TickReport {
+    /// Whether the window may be advanced: the lease was held and every tenant committed.
+    pub fn complete(&self) -> bool {
+        self.leased && self.failed_tenants == 0
+    }
+}
+
+/// Runs one scheduler tick as `holder` at `now`, covering `[last_tick, now)`, or the first-tick
+/// window when `last_tick` is `None` (see the module doc). An error is returned only when the
+/// lease or the tenant list cannot be read, or the lease was lost mid-tick; a tenant's own
+/// failure is logged and counted.
+pub async fn tick(
+    store: &Store,
+    holder: &str,
+    now: DateTime<Utc>,
+    last_tick: Option<DateTime<Utc>>,
+) -> Result<TickReport, StoreError> {
+    let started = Instant::now();
+    let mut report = TickReport::default();
+    let Some(lease) = store
+        .acquire_scheduler_lease(LEASE_NAME, holder, LEASE_TTL, now)
+        .await?
+    else {
+        return Ok(report);
+    };
+    report.leased = true;
+    report.fencing_token = Some(lease.fencing_token);
+    let from = match last_tick {
+        Some(t) if t < now => t,
+        Some(_) => now,
+        None => now - FIRST_TICK_LOOKBACK,
+    };
+    report.from = Some(from);
+    let ptx = store.platform_tx().await?;
+    let tenants = ptx.all_tenants().await?;
+    ptx.commit().await?;
+    for t in tenants {
+        let scope = TenantScope::new(t.id);
+        let mut tx = match store.tenant_tx(scope).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::warn!(tenant = %t.id.0, error = %e, "scheduler: tenant transaction failed");
+                report.failed_tenants += 1;
+                continue;
+            }
+        };
+        let mut counts = TickReport::default();
+        let result = schedule_tenant(&mut tx, from, now, &mut counts).await;
+        // The fence, just before committing: the clock of the caller, moved on by the time the
+        // tick has taken, so that a tick paused past its lease cannot commit.
+        let fence_at = now + TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
+        let result = match result {
+            Ok(()) => match tx
+                .hold_scheduler_lease(LEASE_NAME, lease.fencing_token, fence_at)
+                .await
+            {
+                Ok(()) => tx.commit().await.map(|_| ()),
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    // Lost the lease: stop; the new holder covers the window again.
+                    return Err(e);
+                }
+            },
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        };
+        match result {
+            Ok(()) => {
+                report.tenants += 1;
+                report.items += counts.items;
+                report.new_reminders += counts.new_reminders;
+                report.skipped += counts.skipped;
+                report.duplicates += counts.duplicates;
+                report.retired += counts.retired;
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %t.id.0, error = %e, "scheduler: tenant failed; its window is covered again next tick");
+                report.failed_tenants += 1;
+            }
+        }
+    }
+    tracing::info!(
+        tenants = report.tenants,
+        failed = report.failed_tenants,
+        items = report.items,
+        new = report.new_reminders,
+        skipped = report.skipped,
+        duplicates = report.duplicates,
+        retired = report.retired,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "scheduler tick"
+    );
+    Ok(report)
+}
+
+/// The tenant's part of a tick, in its transaction (see the module doc).
+async fn schedule_tenant(
+    tx: &mut TenantTx,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+    counts: &mut TickReport,
+) -> Result<(), StoreError> {
+    let tenant_id = tx.scope().tenant_id().0;
+    let zone = tx
+        .reminder_settings()
+        .await?
+        .map_or_else(|| "UTC".to_owned(), |s| s.time_zone);
+    let tz = parse_time_zone(&zone).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let today = now.with_timezone(&tz).date_naive();
+    let mut schedules: HashMap<DueKind, Schedule> = HashMap::new();
+    for (policy, _) in tx.reminder_policies().await? {
+        match policy.check() {
+            Ok(s) => {
+                schedules.insert(policy.kind, s);
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %tenant_id, kind = policy.kind.as_str(), error = %e, "scheduler: stored policy fails its checks; kind not scheduled");
+            }
+        }
+    }
+    let items = tx.due_items(today).await?;
+    counts.items = items.len() as u64;
+    // The due dates each (subject, kind) has now, unresolved items only.
+    let mut current: HashMap<(&str, uuid::Uuid, &str), Vec<NaiveDate>> = HashMap::new();
+    for item in &items {
+        if !item.resolved {
+            current
+                .entry((item.subject_type, item.subject_id, item.kind.as_str()))
+                .or_default()
+                .push(item.due_on);
+        }
+        let Some(schedule) = schedules.get(&item.kind) else {
+            continue;
+        };
+        let caught = catch_up(&item.item(tenant_id), schedule, from, now);
+        for o in &caught.skipped {
+            if tx
+                .insert_reminder(o, item.subject_type, ReminderStatus::Skipped)
+                .await?
+            {
+                counts.skipped += 1;
+            } else {
+                counts.duplicates += 1;
+            }
+        }
+        if let Some(o) = caught.send {
+            if tx
+                .insert_reminder(&o, item.subject_type, ReminderStatus::Queued)
+                .await?
+            {
+                tx.queue_event(event(tenant_id, item, &o, schedule)).await?;
+                counts.new_reminders += 1;
+            } else {
+                counts.duplicates += 1;
+            }
+        }
+    }
+    // Retirement: unsent reminders whose (subject, kind) has no unresolved item with their due
+    // date any more.
+    let mut stale: BTreeMap<(String, uuid::Uuid, String), ()> = BTreeMap::new();
+    for r in tx.unsent_reminders(now - RETIRE_HORIZON).await? {
+        let key = (r.subject_type.as_str(), r.subject_id, r.kind.as_str());
+        if !current.get(&key).is_some_and(|d| d.contains(&r.due_on)) {
+            stale.insert((r.subject_type, r.subject_id, r.kind), ());
+        }
+    }
+    for (subject_type, subject_id, kind) in stale.into_keys() {
+        let Some(kind) = DueKind::parse(&kind) else {
+            continue;
+        };
+        let dates = current
+            .get(&(subject_type.as_str(), subject_id, kind.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        let (keep, reason) = match dates.as_slice() {
+            [] => (None, "the item was resolved or went away".to_owned()),
+            [d] => (Some(*d), format!("the due date moved to {d}")),
+            _ => {
+                // Two current dates for one subject and kind (an overdue and a current annual
+                // surveillance): retiring "every date but one" would retire a current one.
+                tracing::debug!(tenant = %tenant_id, subject = %subject_id, kind = kind.as_str(), "scheduler: several due dates; stale reminders left");
+                continue;
+            }
+        };
+        counts.retired += tx
+            .retire_pending_reminders(&subject_type, subject_id, kind, keep, &reason)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The `reminder.due` outbox event of a new reminder: what the delivery side needs to fan it
+/// out (channels and recipients from the policy, the item's owner when the policy names the
+/// subject's owner), deduplicated on the reminder's idempotency key.
+fn event(
+    tenant_id: uuid::Uuid,
+    item: &TrackedDue,
+    o: &Occurrence,
+    schedule: &Schedule,
+) -> PeerEvent {
+    let roles = schedule.recipient_roles(o);
+    let owner = roles
+        .contains(&RecipientRole::SubjectOwner)
+        .then_some(item.owner_id)
+        .flatten();
+    let recipients = schedule.recipients();
+    PeerEvent {
+        topic: TOPIC.to_owned(),
+        subject_type: item.subject_type.to_owned(),
+        subject_id: item.subject_id.to_string(),
+        payload: json!({
+            "tenantId": tenant_id,
+            "reminderId": o.idempotency_uuid(),
+            "idempotencyKey": o.idempotency_key(),
+            "subjectType": item.subject_type,
+            "subjectId": item.subject_id,
+            "kind": item.kind.as_str(),
+            "dueOn": o.due_on,
+            "lead": o.step.key(),
+            "daysUntilDue": o.days_until_due(),
+            "sendAt": o.send_at,
+            "localDate": o.local_date,
+            "escalated": o.escalated,
+            "title": item.title,
+            "channels": schedule.channels(),
+            "recipients": {
+                "roles": roles,
+                "subjectOwnerId": owner,
+                "userIds": recipients.user_ids,
+                "emails": recipients.emails,
+            },
+        }),
+        dedupe_key: o.idempotency_key(),
+    }
+}
