@@ -235,6 +235,7 @@ pub async fn due_events_for_calendar(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use chrono::TimeZone;
 
