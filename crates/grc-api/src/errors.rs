@@ -91,6 +91,9 @@ pub struct UserError {
     pub field: Vec<String>,
     pub message: String,
     pub code: ErrorCode,
+    /// The stable code of the domain rule broken, where the domain names one (for example
+    /// `duplicate-lead-time` for a reminder policy); null otherwise.
+    pub rule: Option<String>,
 }
 
 impl UserError {
@@ -99,6 +102,22 @@ impl UserError {
             field: field.iter().map(|s| (*s).to_owned()).collect(),
             message: message.into(),
             code,
+            rule: None,
+        }
+    }
+}
+
+impl UserError {
+    /// A broken domain rule with its stable code: `BAD_USER_INPUT` at `input.<field>`.
+    pub fn broken_rule(field: &str, rule: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: std::iter::once("input")
+                .chain(field.split('.'))
+                .map(str::to_owned)
+                .collect(),
+            message: message.into(),
+            code: ErrorCode::BadUserInput,
+            rule: Some(rule.to_owned()),
         }
     }
 }
@@ -111,16 +130,19 @@ impl From<DomainError> for UserError {
                 field: std::iter::once("input".to_owned()).chain(f.field).collect(),
                 message: f.message,
                 code: ErrorCode::BadUserInput,
+                rule: None,
             },
             DomainError::NotFound { field, .. } => Self {
                 field: vec!["input".into(), field],
                 message,
                 code: ErrorCode::NotFound,
+                rule: None,
             },
             DomainError::Conflict { field, message } => Self {
                 field: vec!["input".into(), field],
                 message,
                 code: ErrorCode::Conflict,
+                rule: None,
             },
         }
     }

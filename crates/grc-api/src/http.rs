@@ -449,6 +449,51 @@ pub async fn shared_document(
         .body(d.content)
 }
 
+/// `GET /calendar/{token}.ics`: a member's iCalendar feed. The token is the credential (calendar
+/// apps send no headers): it names its tenant and feed, is checked in that tenant's transaction
+/// against the stored SHA-256 in constant time, and must not be revoked. Anything else is a
+/// bare 404, the same for a malformed, unknown, forged or revoked token.
+pub async fn calendar_feed(path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let not_found = || {
+        HttpResponse::NotFound()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()
+    };
+    let failed = |e: &dyn std::error::Error| {
+        tracing::error!(error = %e, "calendar feed failed");
+        state.metrics.error(ErrorCode::Internal.as_str());
+        HttpResponse::InternalServerError()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()
+    };
+    let Some(token) = path.strip_suffix(".ics") else {
+        return not_found();
+    };
+    let feed = match state.store.calendar_feed_for_token(token).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let scope = grc_store::TenantScope::new(grc_domain::ids::TenantId(feed.tenant_id));
+    let tx = match state.store.tenant_tx(scope).await {
+        Ok(tx) => tx,
+        Err(e) => return failed(&e),
+    };
+    let today = chrono::Utc::now().date_naive();
+    let events = match crate::calendar::due_events_for_calendar(&tx, today).await {
+        Ok(ev) => ev,
+        Err(e) => return failed(&e),
+    };
+    if let Err(e) = tx.commit().await {
+        return failed(&e);
+    }
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(crate::calendar::render("grc due dates", &events))
+}
+
 /// `Content-Disposition: attachment` with an ASCII fallback name and the UTF-8 name.
 fn attachment(filename: &str) -> header::ContentDisposition {
     let ascii: String = filename

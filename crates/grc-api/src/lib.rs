@@ -3,6 +3,7 @@
 //! Architecture invariant: this is the only crate that knows HTTP and GraphQL.
 
 pub mod auth;
+pub mod calendar;
 pub mod catalog;
 pub mod config;
 pub mod demo;
@@ -279,6 +280,7 @@ impl Application {
                     "/shared/{grant}/{artifact}/document",
                     web::get().to(http::shared_document),
                 )
+                .route("/calendar/{file}", web::get().to(http::calendar_feed))
                 .configure(|c| exports::routes(c, exports.clone()))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))

@@ -63,10 +63,23 @@ pub enum Operation {
     RequestShares,
     /// Download a document shared with the tenant.
     DownloadShared,
+    /// Read the tenant's reminder settings and policies, its webhook endpoints (never their
+    /// secrets) and the delivery log (issue 7).
+    ReadReminders,
+    /// Set the tenant's reminder time zone, send time and policies, and retry a dead-lettered
+    /// delivery (who is reminded of what, and when: a compliance judgement).
+    ManageReminders,
+    /// Add, change, rotate the secret of and delete webhook endpoints (where the tenant's
+    /// events go).
+    ManageWebhooks,
+    /// Read and mark one's own in-app notifications, set one's own daily digest, create and
+    /// revoke one's own calendar feeds: every member, about themselves only (a user's own
+    /// inbox, not the tenant's data).
+    ManageOwnNotifications,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 22] = [
+    pub const ALL: [Operation; 26] = [
         Self::ReadTenant,
         Self::ReadMembers,
         Self::ManageMembers,
@@ -89,6 +102,10 @@ impl Operation {
         Self::AnswerConnections,
         Self::RequestShares,
         Self::DownloadShared,
+        Self::ReadReminders,
+        Self::ManageReminders,
+        Self::ManageWebhooks,
+        Self::ManageOwnNotifications,
     ];
 
     /// Whether the operation changes anything (auditors and viewers never may).
@@ -107,6 +124,8 @@ impl Operation {
                 | Self::ManageSharing
                 | Self::AnswerConnections
                 | Self::RequestShares
+                | Self::ManageReminders
+                | Self::ManageWebhooks
         )
     }
 
@@ -134,6 +153,10 @@ impl Operation {
             Self::AnswerConnections => "answer_connections",
             Self::RequestShares => "request_shares",
             Self::DownloadShared => "download_shared",
+            Self::ReadReminders => "read_reminders",
+            Self::ManageReminders => "manage_reminders",
+            Self::ManageWebhooks => "manage_webhooks",
+            Self::ManageOwnNotifications => "manage_own_notifications",
         }
     }
 }
@@ -143,11 +166,18 @@ pub fn permits(role: Role, op: Operation) -> bool {
     use Operation::*;
     use Role::*;
     match op {
-        ReadTenant | ReadMembers | ReadCatalog | ReadIsms | ReadVendors | ReadSharing => true,
+        ReadTenant
+        | ReadMembers
+        | ReadCatalog
+        | ReadIsms
+        | ReadVendors
+        | ReadSharing
+        | ReadReminders
+        | ManageOwnNotifications => true,
         // Which links count as coverage is a compliance judgement; so are an ISMS's scope and
         // criteria, and approvals.
         ManageCatalog | ConfigureIsms | ApproveIsms | ManageCertificates | ConfigureVendors
-        | ManageSharing => {
+        | ManageSharing | ManageReminders | ManageWebhooks => {
             matches!(role, Owner | ComplianceManager)
         }
         ManageIsms | ManageVendors | RequestShares => {
@@ -209,6 +239,10 @@ mod tests {
                     AnswerConnections,
                     RequestShares,
                     DownloadShared,
+                    ReadReminders,
+                    ManageReminders,
+                    ManageWebhooks,
+                    ManageOwnNotifications,
                 ],
             ),
             (
@@ -231,6 +265,10 @@ mod tests {
                     ManageSharing,
                     RequestShares,
                     DownloadShared,
+                    ReadReminders,
+                    ManageReminders,
+                    ManageWebhooks,
+                    ManageOwnNotifications,
                 ],
             ),
             (
@@ -247,6 +285,8 @@ mod tests {
                     ReadSharing,
                     RequestShares,
                     DownloadShared,
+                    ReadReminders,
+                    ManageOwnNotifications,
                 ],
             ),
             (
@@ -262,6 +302,8 @@ mod tests {
                     ReadVendors,
                     ReadSharing,
                     DownloadShared,
+                    ReadReminders,
+                    ManageOwnNotifications,
                 ],
             ),
             (
@@ -273,6 +315,8 @@ mod tests {
                     ReadIsms,
                     ReadVendors,
                     ReadSharing,
+                    ReadReminders,
+                    ManageOwnNotifications,
                 ],
             ),
         ];

@@ -17,6 +17,7 @@ mod limits;
 mod live;
 mod ops;
 mod records;
+mod reminders_api;
 mod rls;
 mod roles;
 mod schema;

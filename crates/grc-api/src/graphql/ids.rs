@@ -46,6 +46,11 @@ pub enum Kind {
     Nda,
     AccessRequest,
     AccessReceipt,
+    WebhookEndpoint,
+    WebhookSecret,
+    Notification,
+    CalendarFeed,
+    Delivery,
 }
 
 impl Kind {
@@ -89,6 +94,11 @@ impl Kind {
             Self::Nda => "Nda",
             Self::AccessRequest => "AccessRequest",
             Self::AccessReceipt => "AccessReceipt",
+            Self::WebhookEndpoint => "WebhookEndpoint",
+            Self::WebhookSecret => "WebhookSecret",
+            Self::Notification => "Notification",
+            Self::CalendarFeed => "CalendarFeed",
+            Self::Delivery => "Delivery",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -131,6 +141,11 @@ impl Kind {
             Self::Nda,
             Self::AccessRequest,
             Self::AccessReceipt,
+            Self::WebhookEndpoint,
+            Self::WebhookSecret,
+            Self::Notification,
+            Self::CalendarFeed,
+            Self::Delivery,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

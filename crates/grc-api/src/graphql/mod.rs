@@ -13,6 +13,7 @@ pub mod isms;
 pub mod mutation;
 pub mod query;
 pub mod records;
+pub mod reminders;
 pub mod sharing;
 pub mod spans;
 pub mod subscription;
@@ -49,6 +50,7 @@ pub struct QueryRoot(
     attestations::AttestationsQuery,
     certificates::CertificatesQuery,
     sharing::SharingQuery,
+    reminders::RemindersQuery,
 );
 
 /// The mutation root.
@@ -66,6 +68,7 @@ pub struct MutationRoot(
     certificates::CertificatesMutation,
     sharing::SharingMutation,
     sharing::InheritanceMutation,
+    reminders::RemindersMutation,
 );
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).

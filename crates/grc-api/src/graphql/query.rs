@@ -403,5 +403,12 @@ async fn resolve_node(
                 .map_err(StoreErrorExt)?;
             Ok(e.map(|e| Node::AuditEvent(AuditEvent(e))))
         }
+        // Reminder and notification objects are reached through their own fields
+        // (`webhookEndpoints`, `notifications`, `calendarFeeds`, `deliveries`), not as nodes.
+        Kind::WebhookEndpoint
+        | Kind::WebhookSecret
+        | Kind::Notification
+        | Kind::CalendarFeed
+        | Kind::Delivery => Ok(None),
     }
 }
