@@ -137,98 +137,66 @@ pub fn render(calendar_name: &str, events: &[CalendarEvent]) -> String {
     out
 }
 
-fn cert_kind_label(kind: DueKind) -> &'static str {
+/// What an item of `kind` is about, after its title ("expires", "review due").
+fn kind_phrase(kind: DueKind) -> &'static str {
     match kind {
-        DueKind::CertificateExpiry => "expires",
+        DueKind::CertificateExpiry | DueKind::AttestationExpiry | DueKind::EvidenceExpiry => {
+            "expires"
+        }
+        DueKind::ShareGrantExpiry => "share expires",
         DueKind::SurveillanceAudit => "surveillance audit due",
         DueKind::RecertificationAudit => "recertification due",
-        _ => "due",
+        DueKind::BridgeLetterEnd => "bridge letter ends",
+        DueKind::BaaEnd => "BAA ends",
+        DueKind::BaaReview => "BAA review due",
+        DueKind::PolicyReview | DueKind::DocumentReview | DueKind::RiskReview => "review due",
+        DueKind::CorrectiveActionDue => "corrective action due",
+        DueKind::TrainingDue => "training due",
+        DueKind::InternalAuditDue => "internal audit due",
+        DueKind::ManagementReviewDue => "management review due",
+        DueKind::BreachNotificationDeadline => "breach notification deadline",
     }
 }
 
-fn standard_label(s: &str) -> String {
-    match s {
-        "iso27001" => "ISO/IEC 27001".into(),
-        "iso27701" => "ISO/IEC 27701".into(),
-        other => other.to_uppercase(),
-    }
-}
-
-/// The tenant's upcoming due items as calendar events, as of `today`. For now (issue 7, first
-/// slice) certificates only: each live certificate's expiry (the last day of validity its
-/// lifecycle computes), its next surveillance and its recertification, each at most once per
-/// certificate and kind (the earliest), so its uid stays stable. Sorted by date, then uid.
+/// The tenant's open due items as calendar events, as of `today`: every tracked item not yet
+/// resolved (`TenantTx::due_items`, computed from the live rows), at most one event per subject
+/// and kind (the earliest date), so its uid stays stable when the date moves. Sorted by date,
+/// then uid.
 pub async fn due_events_for_calendar(
     tx: &TenantTx,
     today: NaiveDate,
 ) -> Result<Vec<CalendarEvent>, StoreError> {
-    use grc_domain::certification::{CertDueKind, CertificateStatus};
     let tenant: Uuid = tx.scope().tenant_id().0;
-    let certs = tx.certificates_all().await?;
-    let ids: Vec<Uuid> = certs.iter().map(|c| c.id).collect();
-    let audits = tx.certificate_audits_of(&ids).await?;
-    let decisions = tx.certificate_decisions_of(&ids).await?;
     let stamp = grc_domain::audit::truncate_to_micros(Utc::now());
-    let mut out = Vec::new();
-    for c in &certs {
-        let a: Vec<_> = audits
-            .iter()
-            .filter(|x| x.certificate_id == c.id)
-            .cloned()
-            .collect();
-        let d: Vec<_> = decisions
-            .iter()
-            .filter(|x| x.certificate_id == c.id)
-            .cloned()
-            .collect();
-        // A certificate whose recorded history does not validate has no computed dates.
-        let Ok(life) = crate::graphql::certificates::lifecycle(c, &a, &d) else {
+    let mut earliest: std::collections::HashMap<(Uuid, DueKind), grc_store::TrackedDue> =
+        std::collections::HashMap::new();
+    for item in tx.due_items(today).await? {
+        if item.resolved {
             continue;
-        };
-        let state = life.status_on(today);
-        let name = format!(
-            "{} certificate {}",
-            standard_label(&c.standard),
-            c.certificate_number
-        );
-        let mut found: Vec<(DueKind, NaiveDate)> = Vec::new();
-        if matches!(
-            state.status,
-            CertificateStatus::Active | CertificateStatus::Suspended
-        ) && let Some(until) = state.valid_until
-        {
-            found.push((DueKind::CertificateExpiry, until));
         }
-        for due in life.due_events(today) {
-            let kind = match due.kind {
-                CertDueKind::FirstSurveillance | CertDueKind::AnnualSurveillance => {
-                    DueKind::SurveillanceAudit
-                }
-                CertDueKind::Recertification => DueKind::RecertificationAudit,
-                _ => continue,
-            };
-            match found.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, d)) if *d <= due.due => {}
-                Some(slot) => slot.1 = due.due,
-                None => found.push((kind, due.due)),
+        match earliest.get(&(item.subject_id, item.kind)) {
+            Some(seen) if seen.due_on <= item.due_on => {}
+            _ => {
+                earliest.insert((item.subject_id, item.kind), item);
             }
         }
-        for (kind, date) in found {
-            out.push(CalendarEvent {
-                uid: calendar_uid(tenant, c.id, kind),
-                date,
-                summary: format!("{name} {}", cert_kind_label(kind)),
-                description: Some(format!(
-                    "{name} ({}), certified by {}: {} on {date}.",
-                    c.scope,
-                    c.certification_body,
-                    cert_kind_label(kind)
-                )),
-                url: None,
-                stamp,
-            });
-        }
     }
+    let mut out: Vec<CalendarEvent> = earliest
+        .into_values()
+        .map(|item| CalendarEvent {
+            uid: calendar_uid(tenant, item.subject_id, item.kind),
+            date: item.due_on,
+            summary: format!("{} {}", item.title, kind_phrase(item.kind)),
+            description: Some(format!(
+                "{}: {} on {}.",
+                item.title,
+                kind_phrase(item.kind),
+                item.due_on
+            )),
+            url: None,
+            stamp,
+        })
+        .collect();
     out.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.uid.cmp(&b.uid)));
     Ok(out)
 }

@@ -100,6 +100,14 @@ text_enum!(
 );
 
 impl Standard {
+    /// Our short display name of the standard ("ISO/IEC 27001"): the identifier only.
+    pub fn label(self) -> &'static str {
+        match self {
+            Standard::Iso27001 => "ISO/IEC 27001",
+            Standard::Iso27701 => "ISO/IEC 27701",
+        }
+    }
+
     /// Whether `edition` is an edition of this standard (27001: 2013, 2022; 27701: 2019, 2025).
     pub fn has_edition(self, edition: Edition) -> bool {
         matches!(

@@ -337,7 +337,7 @@ async fn exercise(store: &Store) {
     };
     assert_eq!(
         t(ids.cert, DueKind::CertificateExpiry),
-        ("Certificate", "iso27001 C-7")
+        ("Certificate", "ISO/IEC 27001 certificate C-7")
     );
     assert_eq!(
         t(ids.soc2, DueKind::AttestationExpiry),

@@ -723,10 +723,8 @@ impl Loaded {
 
 /// "ISO/IEC 27001:2022 certificate 12345 (BSI)".
 fn certificate_title(c: &certificate::Model) -> String {
-    let standard = match c.standard.as_str() {
-        "iso27701" => "ISO/IEC 27701",
-        _ => "ISO/IEC 27001",
-    };
+    let standard = grc_domain::certification::Standard::parse(&c.standard)
+        .map_or("ISO/IEC 27001", |st| st.label());
     format!(
         "{standard}:{} certificate {} ({})",
         c.edition, c.certificate_number, c.certification_body

@@ -232,7 +232,12 @@ impl TenantTx {
                         continue;
                     }
                 };
-                let title = format!("{} {}", c.standard, c.certificate_number);
+                let title = format!(
+                    "{} certificate {}",
+                    grc_domain::certification::Standard::parse(&c.standard)
+                        .map_or(c.standard.as_str(), |st| st.label()),
+                    c.certificate_number
+                );
                 let state = life.status_on(today);
                 let tracked = match state.status {
                     CertificateStatus::Active | CertificateStatus::Suspended => true,
