@@ -385,19 +385,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            // Without Redis the notification deliveries run in this process, fed from the
-            // outbox in the database (issue 7, the embedded default).
+            // Without Redis the reminder scheduler and the notification deliveries run in this
+            // process, the deliveries fed from the outbox in the database (issue 7, the
+            // embedded default). The scheduler's lease keeps it to one replica at a time.
             let (stop_delivery, stop_rx) = tokio::sync::watch::channel(false);
-            let delivery = delivery.map(|config| {
-                tokio::spawn(grc_worker::run_embedded(store.clone(), config, stop_rx))
+            let embedded = delivery.map(|config| {
+                (
+                    tokio::spawn(grc_worker::run(store.clone(), stop_rx.clone())),
+                    tokio::spawn(grc_worker::run_embedded(store.clone(), config, stop_rx)),
+                )
             });
             app.run_until_stopped().await?;
             let _ = stop_delivery.send(true);
-            if let Some(d) = delivery {
-                match tokio::time::timeout(Duration::from_secs(15), d).await {
-                    Ok(Ok(Err(e))) => tracing::warn!(error = %e, "delivery loop failed"),
+            if let Some((scheduler, delivery)) = embedded {
+                let stopped = async { (scheduler.await, delivery.await) };
+                match tokio::time::timeout(Duration::from_secs(15), stopped).await {
+                    Ok((Ok(Err(e)), _)) => tracing::warn!(error = %e, "scheduler failed"),
+                    Ok((_, Ok(Err(e)))) => tracing::warn!(error = %e, "delivery loop failed"),
                     Ok(_) => {}
-                    Err(_) => tracing::warn!("delivery loop did not stop within 15 s"),
+                    Err(_) => tracing::warn!("scheduler and delivery did not stop within 15 s"),
                 }
             }
             Ok(ExitCode::SUCCESS)
