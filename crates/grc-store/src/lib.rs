@@ -13,6 +13,8 @@ pub mod objects;
 mod page;
 mod repo;
 mod scope;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StoreError;
 pub use page::{Page, PageRequest};

@@ -8,44 +8,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 use chrono::{NaiveDate, Utc};
-use grc_domain::audit::Actor;
 use grc_domain::reminders::DueKind;
-use grc_domain::tenancy::{Email, Name, Slug, TenantKind};
 use grc_store::entity::records::{training_assignment, training_course};
 use grc_store::entity::vendors::{attestation, baa, certificate, certificate_decision, vendor};
-use grc_store::{AuditEntry, NewEvidence, NewTenant, Store, StoreOptions, TenantScope, TenantTx};
-use sea_orm::{ConnectionTrait, Database};
+use grc_store::testing::{PgTestDb, audited_commit, sqlite_store, tenant};
+use grc_store::{NewEvidence, Store, TenantScope};
 use uuid::Uuid;
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-async fn tenant(store: &Store, slug: &str) -> (TenantScope, Uuid) {
-    let new = NewTenant {
-        slug: Slug::parse(slug).unwrap(),
-        name: Name::parse("name", slug).unwrap(),
-        kind: TenantKind::CoveredEntity,
-    };
-    let email = Email::parse(&format!("owner@{slug}.example")).unwrap();
-    let (t, member, _) = store
-        .create_tenant(&new, Some((&email, None)), &Actor::System("test".into()))
-        .await
-        .unwrap();
-    (TenantScope::new(t.id), member.unwrap().user_id.0)
-}
-
-async fn audited_commit(mut tx: TenantTx, what: &str) {
-    tx.append_audit(AuditEntry {
-        actor: Actor::System("test".into()),
-        action: format!("test.{what}"),
-        subject_type: "Test".into(),
-        subject_id: what.into(),
-        change: serde_json::json!({}),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
 }
 
 struct Ids {
@@ -362,64 +333,17 @@ async fn exercise(store: &Store) {
 
 #[tokio::test]
 async fn due_items_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("grc-store-due-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("grc.db").display());
-    let store = Store::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let (store, dir) = sqlite_store("grc-store-due").await;
     exercise(&store).await;
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-const OWNER: &str = "grc_store_due_owner";
-const APP: &str = "grc_store_due_app";
-
-fn pg_admin_url() -> String {
-    std::env::var("GRC_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn with(url: &str, user: &str, db: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = host.split('/').next().unwrap();
-    format!("{scheme}://{user}@{host}/{db}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn due_items_on_postgres() {
-    let root = Database::connect(pg_admin_url())
-        .await
-        .expect("PostgreSQL must be running for this test (GRC_TEST_PG_URL)");
-    for role in [OWNER, APP] {
-        root.execute_unprepared(&format!(
-            "DO $$ BEGIN
-               CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS;
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;"
-        ))
-        .await
-        .unwrap();
-    }
-    let db = format!("grc_due_{}", Uuid::now_v7().simple());
-    root.execute_unprepared(&format!("CREATE DATABASE \"{db}\" OWNER {OWNER}"))
-        .await
-        .unwrap();
-    let owner = Store::connect(&with(&pg_admin_url(), OWNER, &db), &StoreOptions::default())
-        .await
-        .unwrap();
-    owner.migrate().await.unwrap();
-    owner.grant_app_role(APP).await.unwrap();
-    drop(owner);
-    let store = Store::connect(&with(&pg_admin_url(), APP, &db), &StoreOptions::default())
-        .await
-        .unwrap();
-    assert!(!store.role_bypasses_rls().await.unwrap());
+    let db = PgTestDb::create("grc_store_due_owner", "grc_store_due_app", "grc_due_").await;
+    let store = db.app_store().await;
     exercise(&store).await;
     drop(store);
-    let _ = root
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-        .await;
+    db.drop().await;
 }

@@ -8,16 +8,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use grc_domain::audit::Actor;
 use grc_domain::reminders::{
     Channel, DeliveryTarget, DigestOption, DueKind, Occurrence, RecipientRole, Step, delivery_key,
 };
-use grc_domain::tenancy::{Email, Name, Slug, TenantKind};
 use grc_domain::webhooks::{DeliveryOutcome, EndpointHealth, WebhookSecret};
 use grc_store::entity::reminders::{notification, webhook_endpoint};
+use grc_store::testing::{PgTestDb, audited_commit, sqlite_store, tenant};
 use grc_store::{
-    AttemptRecord, AuditEntry, DeliveryFilter, DeliveryStatus, NewDelivery, NewTenant, PageRequest,
-    PeerEvent, ReminderStatus, Store, StoreError, StoreOptions, TenantScope, TenantTx,
+    AttemptRecord, DeliveryFilter, DeliveryStatus, NewDelivery, PageRequest, PeerEvent,
+    ReminderStatus, Store, StoreError, TenantScope,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
@@ -35,34 +34,6 @@ fn first(n: u64) -> PageRequest<Uuid> {
         first: n,
         after: None,
     }
-}
-
-/// A tenant with an owner; its scope and the owner's user id.
-async fn tenant(store: &Store, slug: &str) -> (TenantScope, Uuid) {
-    let new = NewTenant {
-        slug: Slug::parse(slug).unwrap(),
-        name: Name::parse("name", slug).unwrap(),
-        kind: TenantKind::CoveredEntity,
-    };
-    let email = Email::parse(&format!("owner@{slug}.example")).unwrap();
-    let (t, member, _) = store
-        .create_tenant(&new, Some((&email, None)), &Actor::System("test".into()))
-        .await
-        .unwrap();
-    (TenantScope::new(t.id), member.unwrap().user_id.0)
-}
-
-async fn audited_commit(mut tx: TenantTx, what: &str) {
-    tx.append_audit(AuditEntry {
-        actor: Actor::System("test".into()),
-        action: format!("test.{what}"),
-        subject_type: "Test".into(),
-        subject_id: what.into(),
-        change: serde_json::json!({}),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
 }
 
 /// A certificate-expiry occurrence of `subject` due on `due`, `days` ahead, sent at 09:00 UTC.
@@ -1069,14 +1040,8 @@ async fn exercise(store: &Store) -> (TenantScope, TenantScope, Uuid) {
 
 #[tokio::test]
 async fn reminder_store_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("grc-store-rem-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
     // A file, not `:memory:`, so that the store's pool and the race share one database.
-    let url = format!("sqlite://{}?mode=rwc", dir.join("grc.db").display());
-    let store = Store::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let (store, dir) = sqlite_store("grc-store-rem").await;
     exercise(&store).await;
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
@@ -1087,62 +1052,17 @@ async fn reminder_store_on_sqlite() {
 // bypass row-level security.
 // ---------------------------------------------------------------------------------------------
 
-const OWNER: &str = "grc_store_test_owner";
-const APP: &str = "grc_store_test_app";
-
-fn pg_admin_url() -> String {
-    std::env::var("GRC_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn with(url: &str, user: &str, db: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = host.split('/').next().unwrap();
-    format!("{scheme}://{user}@{host}/{db}")
-}
-
+/// The fresh database and a connection to it as the server's administrator (to check rows
+/// below row-level security).
 struct Pg {
-    root: DatabaseConnection,
+    db: PgTestDb,
     admin: DatabaseConnection,
-    db: String,
-    app_url: String,
 }
 
 async fn pg() -> Pg {
-    let root = Database::connect(pg_admin_url())
-        .await
-        .expect("PostgreSQL must be running for this test (GRC_TEST_PG_URL)");
-    for role in [OWNER, APP] {
-        root.execute_unprepared(&format!(
-            "DO $$ BEGIN
-               CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS;
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;"
-        ))
-        .await
-        .unwrap();
-    }
-    let db = format!("grc_st_{}", Uuid::now_v7().simple());
-    root.execute_unprepared(&format!("CREATE DATABASE \"{db}\" OWNER {OWNER}"))
-        .await
-        .unwrap();
-    let owner_url = with(&pg_admin_url(), OWNER, &db);
-    let owner = Store::connect(&owner_url, &StoreOptions::default())
-        .await
-        .unwrap();
-    owner.migrate().await.unwrap();
-    owner.grant_app_role(APP).await.unwrap();
-    drop(owner);
-    let admin = Database::connect(with(&pg_admin_url(), "postgres", &db))
-        .await
-        .unwrap();
-    let app_url = with(&pg_admin_url(), APP, &db);
-    Pg {
-        root,
-        admin,
-        db,
-        app_url,
-    }
+    let db = PgTestDb::create("grc_store_test_owner", "grc_store_test_app", "grc_st_").await;
+    let admin = Database::connect(db.url_as("postgres")).await.unwrap();
+    Pg { db, admin }
 }
 
 async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
@@ -1240,7 +1160,7 @@ async fn rls(pg: &Pg, store: &Store, a: TenantScope, b: TenantScope, a_owner: Uu
 
     // Outside a tenant: nothing. One connection, so that the scan function's setting would
     // show if it leaked into the next statement.
-    let mut one = sea_orm::ConnectOptions::new(pg.app_url.clone());
+    let mut one = sea_orm::ConnectOptions::new(pg.db.app_url());
     one.max_connections(1).min_connections(1);
     let one = Database::connect(one).await.unwrap();
     for t in tables {
@@ -1309,18 +1229,11 @@ async fn rls(pg: &Pg, store: &Store, a: TenantScope, b: TenantScope, a_owner: Uu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminder_store_on_postgres() {
     let pg = pg().await;
-    let store = Store::connect(&pg.app_url, &StoreOptions::default())
-        .await
-        .unwrap();
-    assert!(!store.role_bypasses_rls().await.unwrap());
+    let store = pg.db.app_store().await;
     let (a, b, a_owner) = exercise(&store).await;
     rls(&pg, &store, a, b, a_owner).await;
     drop(store);
-    let Pg {
-        root, admin, db, ..
-    } = pg;
+    let Pg { db, admin } = pg;
     admin.close().await.unwrap();
-    let _ = root
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-        .await;
+    db.drop().await;
 }

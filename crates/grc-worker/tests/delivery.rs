@@ -14,16 +14,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 use chrono::Utc;
-use grc_domain::audit::Actor;
-use grc_domain::tenancy::{Email, Name, Role, Slug, TenantKind};
+use grc_domain::tenancy::{Email, Role};
 use grc_domain::webhooks::WebhookSecret;
 use grc_store::entity::reminders::{delivery, webhook_endpoint};
-use grc_store::{
-    AuditEntry, DeliveryFilter, NewTenant, PageRequest, PeerEvent, Store, StoreOptions,
-    TenantScope, TenantTx,
-};
+use grc_store::testing::{PgTestDb, audited_commit, sqlite_store, tenant};
+use grc_store::{DeliveryFilter, PageRequest, PeerEvent, Store, TenantScope};
 use grc_worker::{DeliveryConfig, RetryPolicy, run_embedded};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -130,33 +126,6 @@ fn receiver(flags: &[&str]) -> Receiver {
 // ---------------------------------------------------------------------------------------------
 // Tenants, endpoints and events
 // ---------------------------------------------------------------------------------------------
-
-async fn tenant(store: &Store, slug: &str) -> (TenantScope, Uuid) {
-    let new = NewTenant {
-        slug: Slug::parse(slug).unwrap(),
-        name: Name::parse("name", slug).unwrap(),
-        kind: TenantKind::CoveredEntity,
-    };
-    let email = Email::parse(&format!("owner@{slug}.example")).unwrap();
-    let (t, member, _) = store
-        .create_tenant(&new, Some((&email, None)), &Actor::System("test".into()))
-        .await
-        .unwrap();
-    (TenantScope::new(t.id), member.unwrap().user_id.0)
-}
-
-async fn audited_commit(mut tx: TenantTx, what: &str) {
-    tx.append_audit(AuditEntry {
-        actor: Actor::System("test".into()),
-        action: format!("test.{what}"),
-        subject_type: "Test".into(),
-        subject_id: what.into(),
-        change: serde_json::json!({}),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
 
 async fn endpoint(store: &Store, t: TenantScope, r: &Receiver) -> Uuid {
     let mut tx = store.tenant_tx(t).await.unwrap();
@@ -605,12 +574,7 @@ async fn recipients(store: &Store, tag: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_on_sqlite() {
-    let dir = temp_dir("sqlite");
-    let url = format!("sqlite://{}?mode=rwc", dir.join("grc.db").display());
-    let store = Store::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let (store, dir) = sqlite_store("grc-delivery-sqlite").await;
     exercise(&store, "lite").await;
     recipients(&store, "lite").await;
     drop(store);
@@ -622,53 +586,12 @@ async fn delivery_on_sqlite() {
 // bypass row-level security (as in grc-store's tests).
 // ---------------------------------------------------------------------------------------------
 
-const OWNER: &str = "grc_worker_test_owner";
-const APP: &str = "grc_worker_test_app";
-
-fn pg_admin_url() -> String {
-    std::env::var("GRC_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn with(url: &str, user: &str, db: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = host.split('/').next().unwrap();
-    format!("{scheme}://{user}@{host}/{db}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_on_postgres() {
-    let root: DatabaseConnection = Database::connect(pg_admin_url())
-        .await
-        .expect("PostgreSQL must be running for this test (GRC_TEST_PG_URL)");
-    for role in [OWNER, APP] {
-        root.execute_unprepared(&format!(
-            "DO $$ BEGIN
-               CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS;
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;"
-        ))
-        .await
-        .unwrap();
-    }
-    let db = format!("grc_wk_{}", Uuid::now_v7().simple());
-    root.execute_unprepared(&format!("CREATE DATABASE \"{db}\" OWNER {OWNER}"))
-        .await
-        .unwrap();
-    let owner = Store::connect(&with(&pg_admin_url(), OWNER, &db), &StoreOptions::default())
-        .await
-        .unwrap();
-    owner.migrate().await.unwrap();
-    owner.grant_app_role(APP).await.unwrap();
-    drop(owner);
-    let store = Store::connect(&with(&pg_admin_url(), APP, &db), &StoreOptions::default())
-        .await
-        .unwrap();
-    assert!(!store.role_bypasses_rls().await.unwrap());
+    let db = PgTestDb::create("grc_worker_test_owner", "grc_worker_test_app", "grc_wk_").await;
+    let store = db.app_store().await;
     exercise(&store, "pg").await;
     recipients(&store, "pg").await;
     drop(store);
-    let _ = root
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-        .await;
+    db.drop().await;
 }

@@ -18,9 +18,10 @@ use grc_domain::audit::Actor;
 use grc_domain::reminders::DueKind;
 use grc_domain::tenancy::{Email, Name, Slug, TenantKind};
 use grc_store::entity::vendors::{certificate, certificate_decision};
-use grc_store::{AuditEntry, NewTenant, Store, StoreOptions, TenantScope, TenantTx};
+use grc_store::testing::{PgTestDb, audited_commit, sqlite_store};
+use grc_store::{NewTenant, Store, TenantScope};
 use grc_worker::scheduler::{LEASE_TTL, TOPIC, TickReport, tick};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -29,19 +30,6 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-async fn audited_commit(mut tx: TenantTx, what: &str) {
-    tx.append_audit(AuditEntry {
-        actor: Actor::System("test".into()),
-        action: format!("test.{what}"),
-        subject_type: "Test".into(),
-        subject_id: what.into(),
-        change: serde_json::json!({}),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
 }
 
 /// A tenant in `zone` whose only enabled certificate policy is the expiry's (the surveillance
@@ -443,22 +431,12 @@ async fn race_and_isolation(store: &Store) {
 // Backends
 // ---------------------------------------------------------------------------------------------
 
-async fn sqlite() -> (Store, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("grc-worker-sched-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // A file, not `:memory:`, so that the pool's connections and the race share one database.
-    let url = format!("sqlite://{}?mode=rwc", dir.join("grc.db").display());
-    let store = Store::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    (store, dir)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_on_sqlite() {
     for scenario in 0..4 {
-        let (store, dir) = sqlite().await;
+        // A file, not `:memory:`, so that the pool's connections and the race share one
+        // database.
+        let (store, dir) = sqlite_store("grc-worker-sched").await;
         match scenario {
             0 => dst(&store).await,
             1 => leap_day(&store).await,
@@ -470,57 +448,13 @@ async fn scheduler_on_sqlite() {
     }
 }
 
-const OWNER: &str = "grc_worker_test_owner";
-const APP: &str = "grc_worker_test_app";
-
-fn pg_admin_url() -> String {
-    std::env::var("GRC_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn with(url: &str, user: &str, db: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = host.split('/').next().unwrap();
-    format!("{scheme}://{user}@{host}/{db}")
-}
-
-/// A fresh database migrated by an owner; the store connects as an application role that
-/// cannot bypass row-level security.
-async fn postgres(root: &DatabaseConnection) -> (Store, String) {
-    let db = format!("grc_wk_{}", Uuid::now_v7().simple());
-    root.execute_unprepared(&format!("CREATE DATABASE \"{db}\" OWNER {OWNER}"))
-        .await
-        .unwrap();
-    let owner = Store::connect(&with(&pg_admin_url(), OWNER, &db), &StoreOptions::default())
-        .await
-        .unwrap();
-    owner.migrate().await.unwrap();
-    owner.grant_app_role(APP).await.unwrap();
-    drop(owner);
-    let store = Store::connect(&with(&pg_admin_url(), APP, &db), &StoreOptions::default())
-        .await
-        .unwrap();
-    assert!(!store.role_bypasses_rls().await.unwrap());
-    (store, db)
-}
-
+/// Each scenario: a fresh database migrated by an owner; the store connects as an application
+/// role that cannot bypass row-level security.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_on_postgres() {
-    let root = Database::connect(pg_admin_url())
-        .await
-        .expect("PostgreSQL must be running for this test (GRC_TEST_PG_URL)");
-    for role in [OWNER, APP] {
-        root.execute_unprepared(&format!(
-            "DO $$ BEGIN
-               CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS;
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;"
-        ))
-        .await
-        .unwrap();
-    }
     for scenario in 0..4 {
-        let (store, db) = postgres(&root).await;
+        let db = PgTestDb::create("grc_worker_test_owner", "grc_worker_test_app", "grc_wk_").await;
+        let store = db.app_store().await;
         match scenario {
             0 => dst(&store).await,
             1 => leap_day(&store).await,
@@ -528,8 +462,6 @@ async fn scheduler_on_postgres() {
             _ => race_and_isolation(&store).await,
         }
         drop(store);
-        let _ = root
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-            .await;
+        db.drop().await;
     }
 }
