@@ -137,27 +137,6 @@ pub fn render(calendar_name: &str, events: &[CalendarEvent]) -> String {
     out
 }
 
-/// What an item of `kind` is about, after its title ("expires", "review due").
-fn kind_phrase(kind: DueKind) -> &'static str {
-    match kind {
-        DueKind::CertificateExpiry | DueKind::AttestationExpiry | DueKind::EvidenceExpiry => {
-            "expires"
-        }
-        DueKind::ShareGrantExpiry => "share expires",
-        DueKind::SurveillanceAudit => "surveillance audit due",
-        DueKind::RecertificationAudit => "recertification due",
-        DueKind::BridgeLetterEnd => "bridge letter ends",
-        DueKind::BaaEnd => "BAA ends",
-        DueKind::BaaReview => "BAA review due",
-        DueKind::PolicyReview | DueKind::DocumentReview | DueKind::RiskReview => "review due",
-        DueKind::CorrectiveActionDue => "corrective action due",
-        DueKind::TrainingDue => "training due",
-        DueKind::InternalAuditDue => "internal audit due",
-        DueKind::ManagementReviewDue => "management review due",
-        DueKind::BreachNotificationDeadline => "breach notification deadline",
-    }
-}
-
 /// The tenant's open due items as calendar events, as of `today`: every tracked item not yet
 /// resolved (`TenantTx::due_items`, computed from the live rows), at most one event per subject
 /// and kind (the earliest date), so its uid stays stable when the date moves. Sorted by date,
@@ -186,11 +165,11 @@ pub async fn due_events_for_calendar(
         .map(|item| CalendarEvent {
             uid: calendar_uid(tenant, item.subject_id, item.kind),
             date: item.due_on,
-            summary: format!("{} {}", item.title, kind_phrase(item.kind)),
+            summary: format!("{} {}", item.title, item.kind.phrase()),
             description: Some(format!(
                 "{}: {} on {}.",
                 item.title,
-                kind_phrase(item.kind),
+                item.kind.phrase(),
                 item.due_on
             )),
             url: None,

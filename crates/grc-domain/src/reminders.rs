@@ -76,6 +76,28 @@ const LEAD_PLANNED_EVENT: &[u16] = &[60, 30, 14, 7];
 const LEAD_BREACH: &[u16] = &[30, 14, 7, 3, 1];
 
 impl DueKind {
+    /// What an item of this kind is about, after its title and before its date: our short
+    /// wording for calendars and messages ("expires", "BAA review due").
+    pub fn phrase(self) -> &'static str {
+        match self {
+            DueKind::CertificateExpiry | DueKind::AttestationExpiry | DueKind::EvidenceExpiry => {
+                "expires"
+            }
+            DueKind::ShareGrantExpiry => "share expires",
+            DueKind::SurveillanceAudit => "surveillance audit due",
+            DueKind::RecertificationAudit => "recertification due",
+            DueKind::BridgeLetterEnd => "bridge letter ends",
+            DueKind::BaaEnd => "BAA ends",
+            DueKind::BaaReview => "BAA review due",
+            DueKind::PolicyReview | DueKind::DocumentReview | DueKind::RiskReview => "review due",
+            DueKind::CorrectiveActionDue => "corrective action due",
+            DueKind::TrainingDue => "training due",
+            DueKind::InternalAuditDue => "internal audit due",
+            DueKind::ManagementReviewDue => "management review due",
+            DueKind::BreachNotificationDeadline => "breach notification deadline",
+        }
+    }
+
     /// The default lead times, in days before the due date, largest first.
     ///
     /// - Certificate expiry: 90, 60, 30, 7, 1 (issue 7 names these).

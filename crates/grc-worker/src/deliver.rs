@@ -172,7 +172,7 @@ impl DeliveryConfig {
 /// `recipients` (`{"roles": [...], "userIds": [...], "emails": [...]}`, the policy's
 /// `Recipients` with its escalation roles added), `channels` (`["email", "webhook",
 /// "in-app"]`, all three when absent), and `subjectOwnerId` (the member the role
-/// `subject_owner` stands for, if the item has one). The rest (`title`, `dueOn`, `leadDays`,
+/// `subject_owner` stands for, if the item has one). The rest (`title`, `dueOn`, `daysUntilDue`,
 /// `kind`) is only shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderDue {

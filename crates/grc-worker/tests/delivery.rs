@@ -177,7 +177,7 @@ async fn reminder_event(
             "kind": "certificate-expiry",
             "dueOn": "2027-02-28",
             "leadDays": 30,
-            "title": "ISO 27001 certificate expires",
+            "title": "ISO/IEC 27001 certificate C-1",
             "recipients": {"roles": [], "userIds": [], "emails": emails},
             "channels": channels,
         }),
@@ -300,10 +300,10 @@ async fn exercise(store: &Store, tag: &str) {
     let mail = std::fs::read_to_string(&mails[0]).unwrap();
     assert_eq!(header(&mail, "From"), Some("grc <noreply@grc.example>"));
     assert_eq!(header(&mail, "To"), Some("Ops@Example.com"));
-    // email.rs `render`: the title, then " (due {dueOn})".
+    // email.rs `render`: the title, then the kind in words and the due date.
     assert_eq!(
         header(&mail, "Subject"),
-        Some("ISO 27001 certificate expires (due 2027-02-28)")
+        Some("ISO/IEC 27001 certificate C-1: expires on 2027-02-28")
     );
     // email.rs `message_id`: the delivery id at the sender's domain.
     assert_eq!(
@@ -324,10 +324,10 @@ async fn exercise(store: &Store, tag: &str) {
         mail.contains("Content-Type: text/html; charset=utf-8"),
         "{mail}"
     );
-    assert!(mail.contains("Due date: 2027-02-28"), "{mail}");
+    assert!(mail.contains("Expires on 2027-02-28"), "{mail}");
     assert!(mail.contains("Days left: 30"), "{mail}");
     assert!(
-        mail.contains("<h1>ISO 27001 certificate expires</h1>"),
+        mail.contains("<h1>ISO/IEC 27001 certificate C-1</h1>"),
         "{mail}"
     );
     // No digest, so no List-Unsubscribe.

@@ -148,22 +148,33 @@ pub struct Rendered {
 pub fn render(event: &EventMessage) -> Rendered {
     let title = one_line(&event.title());
     let due = event.due_on().map(one_line);
-    let subject = match &due {
-        Some(d) => format!("{title} (due {d})"),
-        None => title.clone(),
+    // A reminder's kind in words ("BAA review due"); an unknown kind keeps the plain form.
+    let phrase = event
+        .field("kind")
+        .and_then(grc_domain::reminders::DueKind::parse)
+        .map(grc_domain::reminders::DueKind::phrase);
+    let subject = match (&due, phrase) {
+        (Some(d), Some(p)) => format!("{title}: {p} on {d}"),
+        (Some(d), None) => format!("{title} (due {d})"),
+        (None, _) => title.clone(),
     };
     let mut lines = vec![title.clone(), String::new()];
-    if let Some(d) = &due {
+    if let (Some(d), Some(p)) = (&due, phrase) {
+        lines.push(format!("{}{} on {d}", p[..1].to_uppercase(), &p[1..]));
+    } else if let Some(d) = &due {
         lines.push(format!("Due date: {d}"));
     }
-    if let Some(days) = event.payload.get("leadDays").and_then(|v| v.as_i64()) {
-        lines.push(format!("Days left: {days}"));
-    }
-    if let Some(kind) = event.field("kind") {
-        lines.push(format!("Kind: {}", one_line(kind)));
+    // The scheduler's `daysUntilDue` (negative once overdue); `leadDays` from older events.
+    let days = ["daysUntilDue", "leadDays"]
+        .iter()
+        .find_map(|k| event.payload.get(*k).and_then(|v| v.as_i64()));
+    match days {
+        Some(days) if days >= 0 => lines.push(format!("Days left: {days}")),
+        Some(days) => lines.push(format!("Overdue by {} days", -days)),
+        None => {}
     }
     lines.push(format!(
-        "Subject: {} {}",
+        "Reference: {} {}",
         one_line(&event.subject_type),
         one_line(&event.subject_id)
     ));
@@ -241,6 +252,36 @@ mod tests {
         assert!(r.text.contains("Days left: 30"));
         assert!(r.html.contains("<h1>ISO 27001 &lt;cert&gt;  Bcc: x@y</h1>"));
         assert!(!r.html.contains("<cert>"));
+    }
+
+    /// A reminder with a known kind reads as words: "<title>: BAA review due on <date>".
+    #[test]
+    fn a_known_kind_reads_as_words() {
+        let e = event(serde_json::json!({
+            "title": "Business associate agreement", "dueOn": "2027-01-31", "daysUntilDue": 7,
+            "kind": "baa-review"
+        }));
+        let r = render(&e);
+        assert_eq!(
+            r.subject,
+            "Business associate agreement: BAA review due on 2027-01-31"
+        );
+        assert!(
+            r.text.contains("\nBAA review due on 2027-01-31\n"),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("\nDays left: 7\n"));
+        assert!(r.text.contains("\nReference: Certificate c-1\n"));
+        let late = render(&event(serde_json::json!({
+            "title": "Policy", "dueOn": "2027-01-31", "daysUntilDue": -14, "kind": "policy-review"
+        })));
+        assert_eq!(late.subject, "Policy: review due on 2027-01-31");
+        assert!(
+            late.text.contains("\nOverdue by 14 days\n"),
+            "{}",
+            late.text
+        );
     }
 
     #[test]
