@@ -862,6 +862,18 @@ pub struct WebhookSecretPayload {
     pub user_errors: Vec<UserError>,
 }
 
+impl WebhookSecretPayload {
+    /// The payload of a settled mutation that made a secret: both or neither.
+    fn settled(out: Option<(WebhookEndpoint, String)>, user_errors: Vec<UserError>) -> Self {
+        let (webhook_endpoint, secret) = out.map_or((None, None), |(e, s)| (Some(e), Some(s)));
+        Self {
+            webhook_endpoint,
+            secret,
+            user_errors,
+        }
+    }
+}
+
 #[derive(Debug, SimpleObject)]
 pub struct DeleteWebhookEndpointPayload {
     pub deleted_webhook_endpoint_id: Option<ID>,
@@ -1313,12 +1325,7 @@ impl RemindersMutation {
             }
             .await,
         )?;
-        let (webhook_endpoint, secret) = out.map_or((None, None), |(e, s)| (Some(e), Some(s)));
-        Ok(WebhookSecretPayload {
-            webhook_endpoint,
-            secret,
-            user_errors,
-        })
+        Ok(WebhookSecretPayload::settled(out, user_errors))
     }
 
     /// Changes an endpoint. Disabling records `manual` as the reason; re-enabling clears the
@@ -1409,12 +1416,7 @@ impl RemindersMutation {
             }
             .await,
         )?;
-        let (webhook_endpoint, secret) = out.map_or((None, None), |(e, s)| (Some(e), Some(s)));
-        Ok(WebhookSecretPayload {
-            webhook_endpoint,
-            secret,
-            user_errors,
-        })
+        Ok(WebhookSecretPayload::settled(out, user_errors))
     }
 
     /// Deletes an endpoint and its secrets (its past deliveries stay in the log).
