@@ -15,6 +15,7 @@ mod m0007_vendors;
 mod m0008_sharing;
 mod m0009_share_versions;
 mod m0010_reminders;
+mod m0011_delivery_queue;
 mod shared;
 
 /// The tenant-owned tables of the first two migrations (see [`tenant_owned_tables`]).
@@ -43,6 +44,7 @@ pub fn tenant_owned_tables() -> Vec<&'static str> {
         m0008_sharing::TABLES,
         m0009_share_versions::TABLES,
         m0010_reminders::TABLES,
+        m0011_delivery_queue::TABLES,
     ]
     .concat()
 }
@@ -61,6 +63,7 @@ pub fn append_only_tables() -> Vec<&'static str> {
         m0008_sharing::APPEND_ONLY,
         m0009_share_versions::APPEND_ONLY,
         m0010_reminders::APPEND_ONLY,
+        m0011_delivery_queue::APPEND_ONLY,
     ]
     .concat()
 }
@@ -94,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_sharing::Sharing),
             Box::new(m0009_share_versions::ShareVersions),
             Box::new(m0010_reminders::Reminders),
+            Box::new(m0011_delivery_queue::DeliveryQueue),
         ]
     }
 }

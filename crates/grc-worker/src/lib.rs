@@ -24,8 +24,6 @@ pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::R
         std::process::id(),
         uuid::Uuid::now_v7().simple()
     );
-    // The end of the last window scheduled under the lease (see `scheduler`'s module doc).
-    let mut last_tick = None;
     let mut ticks = 0u64;
     let mut interval = tokio::time::interval(TICK);
     loop {
@@ -33,13 +31,9 @@ pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::R
             _ = interval.tick() => {
                 ticks += 1;
                 let now = chrono::Utc::now();
-                match scheduler::tick(&store, &holder, now, last_tick).await {
-                    Ok(r) if r.complete() => last_tick = Some(now),
-                    // Another replica schedules; on taking the lease over, start from the
-                    // first-tick window. A failed tenant: cover the window again.
-                    Ok(r) if !r.leased => last_tick = None,
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "worker: scheduler tick failed"),
+                // The window starts where the last complete tick ended (kept on the lease).
+                if let Err(e) = scheduler::tick(&store, &holder, now, None).await {
+                    tracing::warn!(error = %e, "worker: scheduler tick failed");
                 }
             }
             changed = shutdown.changed() => {

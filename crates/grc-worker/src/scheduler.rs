@@ -16,12 +16,14 @@
 //!    went away; then checks the lease is still held under its fencing token
 //!    (`hold_scheduler_lease`) and commits. A scheduler that lost its lease commits nothing.
 //!
-//! The window starts at the previous tick's `now` when the caller ran one under the lease, else
-//! [`FIRST_TICK_LOOKBACK`] before `now` (a worker that just started, or took the lease over from
-//! a replica that died): the store keeps no "scheduled up to" instant, and the idempotency keys
-//! make covering a window again harmless (nothing is written twice), so the lookback is what
-//! bounds the outage after which a reminder is lost. The caller advances the window only after
-//! a tick in which every tenant committed.
+//! The window starts where the last complete tick ended, whoever ran it: the lease row keeps
+//! that instant (`scheduled_until`), moved forward under the fencing token after a tick in which
+//! every tenant committed. So a scheduler that was down for a day or a month (or a replica that
+//! takes the lease over from one that died) covers exactly the time missed, and the catch-up
+//! rule sends the latest missed occurrence of each item. Before the very first tick there is no
+//! such instant and the window starts [`FIRST_TICK_LOOKBACK`] back. A tick that fails for one
+//! tenant does not move the instant: the next covers the window again, which the idempotency
+//! keys make harmless (nothing is written twice).
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use grc_domain::reminders::{
@@ -37,9 +39,7 @@ pub const LEASE_NAME: &str = "scheduler";
 /// How long a lease lasts without renewal: well above the tick (30 s) and any clock skew, short
 /// enough that a dead replica's successor takes over within minutes.
 pub const LEASE_TTL: TimeDelta = TimeDelta::minutes(5);
-/// The window of a first tick (no previous tick under the lease): a week back, so that a
-/// scheduler down for up to a week loses no reminder (the latest missed one of each item is
-/// sent, `reminders::catch_up`).
+/// The window of the very first tick (no `scheduled_until` recorded yet): a week back.
 pub const FIRST_TICK_LOOKBACK: TimeDelta = TimeDelta::days(7);
 /// Unsent reminders sent this long ago or later are compared with the items for retirement:
 /// longer than the whole retry schedule (about 3 days 3 hours), so that no delivery that may
@@ -80,15 +80,17 @@ impl TickReport {
     }
 }
 
-/// Runs one scheduler tick as `holder` at `now`, covering `[last_tick, now)`, or the first-tick
-/// window when `last_tick` is `None` (see the module doc). An error is returned only when the
+/// Runs one scheduler tick as `holder` at `now`, covering `[from, now)`: `from` is `window_start`
+/// when given (tests pick their windows), else the lease's `scheduled_until`, else the
+/// first-tick window (see the module doc). A complete tick records `now` as the new
+/// `scheduled_until`. An error is returned only when the
 /// lease or the tenant list cannot be read, or the lease was lost mid-tick; a tenant's own
 /// failure is logged and counted.
 pub async fn tick(
     store: &Store,
     holder: &str,
     now: DateTime<Utc>,
-    last_tick: Option<DateTime<Utc>>,
+    window_start: Option<DateTime<Utc>>,
 ) -> Result<TickReport, StoreError> {
     let started = Instant::now();
     let mut report = TickReport::default();
@@ -100,7 +102,7 @@ pub async fn tick(
     };
     report.leased = true;
     report.fencing_token = Some(lease.fencing_token);
-    let from = match last_tick {
+    let from = match window_start.or(lease.scheduled_until) {
         Some(t) if t < now => t,
         Some(_) => now,
         None => now - FIRST_TICK_LOOKBACK,
@@ -155,6 +157,11 @@ pub async fn tick(
                 report.failed_tenants += 1;
             }
         }
+    }
+    if report.complete() {
+        store
+            .advance_scheduled_until(LEASE_NAME, lease.fencing_token, now)
+            .await?;
     }
     tracing::info!(
         tenants = report.tenants,

@@ -340,11 +340,56 @@ async fn first_tick(store: &Store) {
     );
     // Only the sent one has an event.
     assert_eq!(events(store, a).await, 1);
-    // A second cold start (another replica) writes nothing new.
+    // The next tick starts where the first ended (`scheduled_until` on the lease), not a week
+    // back: nothing is seen again.
     let r = tick(store, HOLDER, at("2028-02-28T10:00:30Z"), None)
         .await
         .unwrap();
-    assert_eq!(counts(&r), (0, 0, 2, 0));
+    assert_eq!(r.from, Some(at("2028-02-28T10:00:00Z")));
+    assert_eq!(counts(&r), (0, 0, 0, 0));
+}
+
+/// An outage longer than the first-tick lookback loses nothing: the window starts where the
+/// last complete tick ended. The certificate expires 2028-02-29 (overdue from 2028-03-01); the
+/// weekly overdue reminders go on due + 7 = 2028-03-07 and due + 14 = 2028-03-14, each at
+/// 09:00Z. A tick at 2028-02-28T10:00Z, then nothing until 2028-03-20T10:00Z (21 days, three
+/// times the 7-day lookback): the window [2028-02-28T10:00Z, 2028-03-20T10:00Z) holds both;
+/// catch-up sends the latest (overdue-2, 2028-03-14) and records overdue-1 as skipped.
+async fn long_outage(store: &Store) {
+    let a = tenant(store, "outage", "UTC").await;
+    let c = cert(store, a, "2027-03-01", "2028-02-29").await;
+    let r = tick(store, HOLDER, at("2028-02-28T10:00:00Z"), None)
+        .await
+        .unwrap();
+    assert!(r.complete());
+    // Another replica after the first's lease lapsed (5 minutes): a new fencing token, the
+    // window still from the recorded instant.
+    let r = tick(store, "scheduler-b", at("2028-03-20T10:00:00Z"), None)
+        .await
+        .unwrap();
+    assert_eq!(r.fencing_token, Some(2));
+    assert_eq!(r.from, Some(at("2028-02-28T10:00:00Z")));
+    let overdue: Vec<_> = expiry_reminders(store, a, c)
+        .await
+        .into_iter()
+        .filter(|(_, l, _, _)| l.starts_with("overdue"))
+        .map(|(_, l, t, s)| (l, t, s))
+        .collect();
+    assert_eq!(
+        overdue,
+        vec![
+            (
+                "overdue-1".to_owned(),
+                at("2028-03-07T09:00:00Z"),
+                "skipped".to_owned()
+            ),
+            (
+                "overdue-2".to_owned(),
+                at("2028-03-14T09:00:00Z"),
+                "queued".to_owned()
+            ),
+        ]
+    );
 }
 
 /// Two schedulers tick concurrently over the same window: one holds the lease and writes the
@@ -433,7 +478,7 @@ async fn race_and_isolation(store: &Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_on_sqlite() {
-    for scenario in 0..4 {
+    for scenario in 0..5 {
         // A file, not `:memory:`, so that the pool's connections and the race share one
         // database.
         let (store, dir) = sqlite_store("grc-worker-sched").await;
@@ -441,6 +486,7 @@ async fn scheduler_on_sqlite() {
             0 => dst(&store).await,
             1 => leap_day(&store).await,
             2 => first_tick(&store).await,
+            3 => long_outage(&store).await,
             _ => race_and_isolation(&store).await,
         }
         drop(store);
@@ -452,13 +498,14 @@ async fn scheduler_on_sqlite() {
 /// role that cannot bypass row-level security.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_on_postgres() {
-    for scenario in 0..4 {
+    for scenario in 0..5 {
         let db = PgTestDb::create("grc_worker_test_owner", "grc_worker_test_app", "grc_wk_").await;
         let store = db.app_store().await;
         match scenario {
             0 => dst(&store).await,
             1 => leap_day(&store).await,
             2 => first_tick(&store).await,
+            3 => long_outage(&store).await,
             _ => race_and_isolation(&store).await,
         }
         drop(store);

@@ -136,6 +136,8 @@ pub mod delivery {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub delivered_at: Option<DateTimeUtc>,
+        /// Until when the Redis stream holds this delivery (see migration m0011).
+        pub queued_until: Option<DateTimeUtc>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -284,6 +286,8 @@ pub mod scheduler_lease {
         pub holder: String,
         pub fencing_token: i64,
         pub expires_at: DateTimeUtc,
+        /// The end of the last window scheduled for every tenant (migration m0011).
+        pub scheduled_until: Option<DateTimeUtc>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

@@ -243,6 +243,9 @@ impl From<&webhook_secret::Model> for WebhookSecretInfo {
 pub struct SchedulerLease {
     pub fencing_token: i64,
     pub expires_at: DateTime<Utc>,
+    /// The end of the last window the scheduler committed for every tenant (whoever held the
+    /// lease then); `None` before the first.
+    pub scheduled_until: Option<DateTime<Utc>>,
 }
 
 fn check_send_time(hour: i32, minute: i32) -> Result<(), StoreError> {
@@ -772,6 +775,7 @@ impl TenantTx {
             last_error: None,
             created_at: now(),
             delivered_at: None,
+            queued_until: None,
         };
         let n = delivery::Entity::insert(row.into_active_model())
             .on_conflict(
@@ -826,6 +830,39 @@ impl TenantTx {
         Ok(req.finish(rows))
     }
 
+    /// Marks due deliveries as handed to the Redis stream until `until` (migration m0011):
+    /// each that is pending or failed, due at `now` and not queued already (or whose queueing
+    /// lapsed). The ids marked, which the caller then adds to the stream; one statement, so of
+    /// two relays sweeping at once each delivery goes to one.
+    pub async fn mark_deliveries_queued(
+        &mut self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = micros(now);
+        let rows = delivery::Entity::update_many()
+            .col_expr(
+                delivery::Column::QueuedUntil,
+                Expr::value(Some(micros(until))),
+            )
+            .filter(delivery::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+            .filter(delivery::Column::Status.is_in(["pending", "failed"]))
+            .filter(delivery::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(delivery::Column::QueuedUntil.is_null())
+                    .add(delivery::Column::QueuedUntil.lte(now)),
+            )
+            .exec_with_returning(&self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|d| d.id).collect())
+    }
+
     /// Takes a due delivery for one attempt: if it is pending or failed and due at `now`, moves
     /// its `next_attempt_at` to `until` (so no other worker takes it until then, and a worker
     /// that dies mid-attempt leaves it to be taken again at `until`) and returns it. One
@@ -840,6 +877,10 @@ impl TenantTx {
             .col_expr(
                 delivery::Column::NextAttemptAt,
                 Expr::value(Some(micros(until))),
+            )
+            .col_expr(
+                delivery::Column::QueuedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(delivery::Column::TenantId.eq(self.tenant_uuid()))
             .filter(delivery::Column::Id.eq(id))
@@ -1389,7 +1430,7 @@ impl Store {
                        expires_at = excluded.expires_at \
                      WHERE scheduler_leases.expires_at <= $4 \
                         OR scheduler_leases.holder = excluded.holder \
-                     RETURNING fencing_token, expires_at",
+                     RETURNING fencing_token, expires_at, scheduled_until",
                 ),
                 [name.into(), holder.into(), until.into(), now.into()],
             ))
@@ -1400,6 +1441,7 @@ impl Store {
         Ok(Some(SchedulerLease {
             fencing_token: row.try_get("", "fencing_token")?,
             expires_at: row.try_get("", "expires_at")?,
+            scheduled_until: row.try_get("", "scheduled_until")?,
         }))
     }
 
@@ -1416,6 +1458,63 @@ impl Store {
             .filter(scheduler_lease::Column::Name.eq(name))
             .filter(scheduler_lease::Column::Holder.eq(holder))
             .filter(scheduler_lease::Column::ExpiresAt.gt(micros(now)))
+            .exec(&self.db)
+            .await?;
+        Ok(n.rows_affected == 1)
+    }
+
+    /// The delivery queue across tenants at `now`, for `/metrics`: how many deliveries are
+    /// due (pending or failed with `next_attempt_at <= now`, on the stream or not) and the
+    /// oldest due instant (the lag is `now` minus it). On PostgreSQL through
+    /// `grc_delivery_backlog`, with the due scan's policy.
+    pub async fn delivery_backlog(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        let backend = self.backend();
+        let stmt = match backend {
+            DbBackend::Postgres => Statement::from_sql_and_values(
+                backend,
+                "SELECT waiting, oldest FROM grc_delivery_backlog($1)",
+                [micros(now).into()],
+            ),
+            _ => Statement::from_sql_and_values(
+                backend,
+                "SELECT count(*) AS waiting, min(next_attempt_at) AS oldest FROM deliveries \
+                 WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?1",
+                [micros(now).into()],
+            ),
+        };
+        let Some(row) = self.db.query_one_raw(stmt).await? else {
+            return Ok((0, None));
+        };
+        let waiting: i64 = row.try_get("", "waiting")?;
+        let oldest: Option<DateTime<Utc>> = row.try_get("", "oldest")?;
+        Ok((u64::try_from(waiting).unwrap_or(0), oldest))
+    }
+
+    /// Records that the scheduler holding the lease `name` under `fencing_token` has committed
+    /// every tenant's window up to `until` (migration m0011). Only moves forward, and only
+    /// under the token: a holder that lost the lease records nothing. Whether it moved.
+    pub async fn advance_scheduled_until(
+        &self,
+        name: &str,
+        fencing_token: i64,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let until = micros(until);
+        let n = scheduler_lease::Entity::update_many()
+            .col_expr(
+                scheduler_lease::Column::ScheduledUntil,
+                Expr::value(Some(until)),
+            )
+            .filter(scheduler_lease::Column::Name.eq(name))
+            .filter(scheduler_lease::Column::FencingToken.eq(fencing_token))
+            .filter(
+                Condition::any()
+                    .add(scheduler_lease::Column::ScheduledUntil.is_null())
+                    .add(scheduler_lease::Column::ScheduledUntil.lt(until)),
+            )
             .exec(&self.db)
             .await?;
         Ok(n.rows_affected == 1)
@@ -1443,6 +1542,7 @@ impl Store {
                 backend,
                 "SELECT tenant_id, id FROM deliveries \
                  WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?1 \
+                   AND (queued_until IS NULL OR queued_until <= ?1) \
                  ORDER BY next_attempt_at, tenant_id, id LIMIT ?2",
                 [micros(now).into(), limit.into()],
             ),
