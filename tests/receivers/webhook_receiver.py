@@ -4,9 +4,12 @@
 line in LOG: {"id", "verified", "status", "body", "error"}.
 
     python3 webhook_receiver.py SECRET LOG [--fail-first N] [--gone] [--port PORT]
+                                           [--hold-call K --hold-seconds S]
 
 --fail-first N: the first N requests get 500 (recorded, verified or not);
---gone: every request gets 410 Gone.
+--gone: every request gets 410 Gone;
+--hold-call K: request number K is recorded (status "held": the receiver has it) and answered
+  only after --hold-seconds (so a test can kill the sender between delivery and its record).
 Otherwise a verified request gets 204 and an unverified one 401. It prints `ready <port>` once
 it listens, and runs until killed.
 """
@@ -14,6 +17,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -26,6 +30,8 @@ def main():
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--gone", action="store_true")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--hold-call", type=int, default=0)
+    p.add_argument("--hold-seconds", type=float, default=0.0)
     a = p.parse_args()
     wh = Webhook(a.secret)
     lock = threading.Lock()
@@ -49,6 +55,7 @@ def main():
             with lock:
                 state["calls"] += 1
                 n = state["calls"]
+                held = n == a.hold_call
                 if a.gone:
                     status = 410
                 elif n <= a.fail_first:
@@ -61,10 +68,12 @@ def main():
                     f.write(json.dumps({
                         "id": headers.get("webhook-id"),
                         "verified": verified,
-                        "status": status,
+                        "status": "held" if held and status == 204 else status,
                         "body": body.decode("utf-8", "replace"),
                         "error": error,
                     }) + "\n")
+            if held:
+                time.sleep(a.hold_seconds)
             self.send_response(status)
             self.send_header("content-length", "0")
             self.end_headers()

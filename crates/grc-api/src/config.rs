@@ -20,6 +20,9 @@ fn default_data_dir() -> PathBuf {
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
+fn default_worker_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9464))
+}
 fn default_issuer() -> String {
     "grc".into()
 }
@@ -31,6 +34,9 @@ fn default_algorithms() -> String {
 }
 fn default_leeway() -> u64 {
     30
+}
+fn default_time_scale() -> f64 {
+    1.0
 }
 fn default_smtp_from() -> String {
     "grc <noreply@localhost>".into()
@@ -100,6 +106,9 @@ pub struct Settings {
     /// `GRC_BIND`.
     #[serde(default = "default_bind")]
     pub bind: SocketAddr,
+    /// `GRC_WORKER_BIND`: where `grc worker` serves `/metrics` and `/healthz`.
+    #[serde(default = "default_worker_bind")]
+    pub worker_bind: SocketAddr,
     /// `GRC_JWT_SECRET`: the HS256 secret (at least 32 bytes). Unset, with no JWKS URL or
     /// public key either: generated into `<data_dir>/jwt-secret` on first start.
     #[serde(default)]
@@ -129,6 +138,11 @@ pub struct Settings {
     /// `GRC_SMTP_FROM`: the sender of notification e-mail, `Name <address>` or an address.
     #[serde(default = "default_smtp_from")]
     pub smtp_from: String,
+    /// `GRC_DELIVERY_TIME_SCALE`: multiplies the delivery's waits (the retry schedule, the
+    /// delivery lease, the stream's claim and requeue times), in `(0, 1]`. 1 in production;
+    /// drills and tests shrink it so that a run of retries takes seconds.
+    #[serde(default = "default_time_scale")]
+    pub delivery_time_scale: f64,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: export traces over OTLP/gRPC when set.
     #[serde(default)]
     pub otel_endpoint: Option<String>,
@@ -257,6 +271,9 @@ impl Settings {
             if !(u.starts_with("redis://") || u.starts_with("rediss://")) {
                 return err("GRC_REDIS_URL must start with redis:// or rediss://".into());
             }
+        }
+        if !(self.delivery_time_scale > 0.0 && self.delivery_time_scale <= 1.0) {
+            return err("GRC_DELIVERY_TIME_SCALE must be a number in (0, 1]".into());
         }
         if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
             return err("GRC_REDIS_PREFIX must be non-empty and hold no spaces".into());

@@ -301,6 +301,35 @@ impl Application {
         self.server.await
     }
 
+    /// `grc worker`'s listener: `GET /metrics` (the registries attached to `metrics`) and
+    /// `GET /healthz`, nothing else.
+    pub fn metrics_only(listener: TcpListener, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            let metrics = metrics.clone();
+            App::new()
+                .route("/healthz", web::get().to(http::healthz))
+                .route(
+                    "/metrics",
+                    web::get().to(move || {
+                        let metrics = metrics.clone();
+                        async move {
+                            actix_web::HttpResponse::Ok()
+                                .content_type(
+                                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                                )
+                                .body(metrics.encode())
+                        }
+                    }),
+                )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
     /// A handle to stop the server (tests).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()

@@ -40,6 +40,9 @@ pub struct Metrics {
     errors: Family<CodeLabels, Counter>,
     http: Family<HttpLabels, Counter>,
     seen_operations: Mutex<HashSet<String>>,
+    /// Registries of other parts of the process (the worker's, when `grc serve` runs it),
+    /// encoded after this one.
+    attached: Mutex<Vec<Registry>>,
 }
 
 impl Default for Metrics {
@@ -70,6 +73,7 @@ impl Default for Metrics {
             errors,
             http,
             seen_operations: Mutex::new(HashSet::new()),
+            attached: Mutex::new(Vec::new()),
         }
     }
 }
@@ -128,10 +132,26 @@ impl Metrics {
             .inc();
     }
 
+    /// Adds a registry of another part of the process (its metrics take the `grc` prefix
+    /// when `registry` was made with it) to the exposition.
+    pub fn attach(&self, registry: Registry) {
+        if let Ok(mut a) = self.attached.lock() {
+            a.push(registry);
+        }
+    }
+
     /// The text exposition.
     pub fn encode(&self) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+        let attached = self.attached.lock().ok();
+        let ok = encode_registry(&mut out, &self.registry).is_ok()
+            && attached
+                .iter()
+                .flat_map(|a| a.iter())
+                .all(|r| encode_registry(&mut out, r).is_ok())
+            && encode_eof(&mut out).is_ok();
+        if !ok {
             out.clear();
         }
         out

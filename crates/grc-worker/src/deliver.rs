@@ -39,6 +39,7 @@
 //! deliveries are dead-lettered when their turn comes.
 
 use crate::channels::{ChannelResult, EventMessage, email::Mailer, in_app, webhook};
+use crate::metrics::WorkerMetrics;
 use chrono::{DateTime, TimeDelta, Utc};
 use grc_domain::audit::Actor;
 use grc_domain::ids::{TenantId, UserId};
@@ -149,7 +150,26 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// `d` × `scale`, at least `floor`.
+pub(crate) fn scale_duration(d: Duration, scale: f64, floor: Duration) -> Duration {
+    let scale = if scale.is_finite() {
+        scale.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    d.mul_f64(scale).max(floor)
+}
+
 impl DeliveryConfig {
+    /// The waits multiplied by `scale` (`GRC_DELIVERY_TIME_SCALE`, in (0, 1]): the retry
+    /// schedule, and the lease (at least 2 s).
+    #[must_use]
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        self.retry = RetryPolicy::scaled(scale);
+        self.lease = scale_duration(self.lease, scale, Duration::from_secs(2));
+        self
+    }
+
     /// Checks the relay URL and the sender (`GRC_SMTP_URL`, `GRC_SMTP_FROM`) without
     /// connecting.
     pub fn check(&self) -> anyhow::Result<()> {
@@ -396,6 +416,7 @@ pub struct Deliverer {
     http: reqwest::Client,
     mailer: Option<Mailer>,
     config: DeliveryConfig,
+    metrics: Arc<WorkerMetrics>,
 }
 
 /// What a delivery needs, read in the lease transaction.
@@ -430,11 +451,27 @@ impl Deliverer {
             http,
             mailer,
             config,
+            metrics: Arc::new(WorkerMetrics::default()),
         })
+    }
+
+    /// Counts attempts into `metrics` (shared with the process's `/metrics`).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<WorkerMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn config(&self) -> &DeliveryConfig {
+        &self.config
+    }
+
+    pub fn metrics(&self) -> &Arc<WorkerMetrics> {
+        &self.metrics
     }
 
     /// One attempt of one delivery: lease it, send it, record the outcome. The delivery as it
@@ -522,7 +559,14 @@ impl Deliverer {
                 .await?;
         }
         tx.commit().await?;
-        if updated.status == DeliveryStatus::Dead.as_str() {
+        let dead = updated.status == DeliveryStatus::Dead.as_str();
+        self.metrics.attempt(
+            &d.channel,
+            result.outcome.as_str(),
+            started.elapsed().as_secs_f64(),
+            dead,
+        );
+        if dead {
             tracing::warn!(%tenant, delivery = %d.id, channel = %d.channel, error = ?result.error, "delivery dead-lettered");
         }
         Ok(Some(updated))
@@ -677,11 +721,12 @@ impl Deliverer {
 pub async fn run_embedded(
     store: Store,
     config: DeliveryConfig,
+    metrics: Arc<WorkerMetrics>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<u64> {
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let poll = config.poll_interval;
-    let me = Arc::new(Deliverer::new(store, config)?);
+    let me = Arc::new(Deliverer::new(store, config)?.with_metrics(metrics));
     let mut tasks = JoinSet::new();
     let mut interval = tokio::time::interval(poll);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -692,6 +737,10 @@ pub async fn run_embedded(
             _ = interval.tick() => {
                 rounds += 1;
                 me.round(&permits, &mut tasks).await;
+                // The queue gauges every fifth round (a count over the due index).
+                if rounds % 5 == 1 {
+                    me.metrics.refresh_backlog(&me.store).await;
+                }
                 while tasks.try_join_next().is_some() {}
             }
             changed = shutdown.changed() => {

@@ -1,12 +1,18 @@
 //! The notification worker: it connects to the store and runs its tick loop until a shutdown
-//! signal. Each tick runs the reminder scheduler ([`scheduler::tick`]) under its lease.
+//! signal. Each tick runs the reminder scheduler ([`scheduler::tick`]) under its lease. Next to
+//! it runs the delivery side: [`run_embedded`] (fed from the database outbox, no Redis) or
+//! [`queue::run_streams`] (the Redis Streams queue).
 
 pub mod scheduler;
 
 pub mod channels;
 pub mod deliver;
+pub mod metrics;
+pub mod queue;
 
 pub use deliver::{DeliveryConfig, RetryPolicy, run_embedded};
+pub use metrics::WorkerMetrics;
+pub use queue::{StreamConfig, run_streams};
 
 use grc_store::Store;
 use std::time::Duration;
@@ -16,7 +22,11 @@ use tokio::sync::watch;
 pub const TICK: Duration = Duration::from_secs(30);
 
 /// Runs the worker loop until `shutdown` turns true. Returns the number of ticks run.
-pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<u64> {
+pub async fn run(
+    store: Store,
+    metrics: std::sync::Arc<WorkerMetrics>,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<u64> {
     store.ping().await?;
     tracing::info!("worker started");
     let holder = format!(
@@ -32,8 +42,13 @@ pub async fn run(store: Store, mut shutdown: watch::Receiver<bool>) -> anyhow::R
                 ticks += 1;
                 let now = chrono::Utc::now();
                 // The window starts where the last complete tick ended (kept on the lease).
-                if let Err(e) = scheduler::tick(&store, &holder, now, None).await {
-                    tracing::warn!(error = %e, "worker: scheduler tick failed");
+                let started = std::time::Instant::now();
+                match scheduler::tick(&store, &holder, now, None).await {
+                    Ok(r) if r.leased => {
+                        metrics.tick(started.elapsed().as_secs_f64(), r.new_reminders);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "worker: scheduler tick failed"),
                 }
             }
             changed = shutdown.changed() => {
@@ -63,7 +78,7 @@ mod tests {
             .await
             .expect("in-memory database");
         let (tx, rx) = watch::channel(false);
-        let worker = tokio::spawn(run(store, rx));
+        let worker = tokio::spawn(run(store, Default::default(), rx));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!worker.is_finished(), "the worker stopped on its own");
         tx.send(true).expect("worker listening");

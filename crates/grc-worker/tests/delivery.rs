@@ -268,7 +268,12 @@ async fn exercise(store: &Store, tag: &str) {
         ..DeliveryConfig::default()
     };
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(run_embedded(store.clone(), config, stop_rx));
+    let worker = tokio::spawn(run_embedded(
+        store.clone(),
+        config,
+        Default::default(),
+        stop_rx,
+    ));
 
     // 1. One e-mail and one verified webhook.
     let ds = settled(store, t_ok, 2).await;

@@ -8,6 +8,7 @@ use grc_domain::tenancy::{Email, Name, Role, Slug, TenantKind};
 use grc_store::{NewTenant, Store, StoreOptions, TenantScope};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
@@ -390,9 +391,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // embedded default). The scheduler's lease keeps it to one replica at a time.
             let (stop_delivery, stop_rx) = tokio::sync::watch::channel(false);
             let embedded = delivery.map(|config| {
+                let metrics = Arc::new(grc_worker::WorkerMetrics::default());
+                services.state.metrics.attach(worker_registry(&metrics));
                 (
-                    tokio::spawn(grc_worker::run(store.clone(), stop_rx.clone())),
-                    tokio::spawn(grc_worker::run_embedded(store.clone(), config, stop_rx)),
+                    tokio::spawn(grc_worker::run(
+                        store.clone(),
+                        metrics.clone(),
+                        stop_rx.clone(),
+                    )),
+                    tokio::spawn(grc_worker::run_embedded(
+                        store.clone(),
+                        config,
+                        metrics,
+                        stop_rx,
+                    )),
                 )
             });
             app.run_until_stopped().await?;
@@ -416,15 +428,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shutdown_signal().await;
                 let _ = tx.send(true);
             });
-            // The delivery loop runs next to the worker's tick, fed from the database outbox
-            // (the Redis Streams relay is not built yet, so also when GRC_REDIS_URL is set).
-            let delivery = tokio::spawn(grc_worker::run_embedded(
-                store.clone(),
-                delivery_config(&settings)?,
-                rx.clone(),
-            ));
-            grc_worker::run(store, rx).await?;
+            let config = delivery_config(&settings)?;
+            let metrics = Arc::new(grc_worker::WorkerMetrics::default());
+            // `/metrics` and `/healthz` on GRC_WORKER_BIND.
+            let exposition = Arc::new(grc_api::metrics::Metrics::default());
+            exposition.attach(worker_registry(&metrics));
+            let listener =
+                std::net::TcpListener::bind(settings.worker_bind).with_context(|| {
+                    format!("GRC_WORKER_BIND {}: cannot listen", settings.worker_bind)
+                })?;
+            println!(
+                "grc worker: metrics on http://{}/metrics",
+                listener.local_addr()?
+            );
+            let server = grc_api::Application::metrics_only(listener, exposition)?;
+            let server_handle = server.handle();
+            let server = tokio::spawn(server.run_until_stopped());
+            // The delivery side next to the scheduler's tick: the Redis Streams queue when
+            // GRC_REDIS_URL is set, else fed from the database outbox.
+            let delivery = match &settings.redis_url {
+                Some(url) => {
+                    use secrecy::ExposeSecret;
+                    let streams =
+                        grc_worker::StreamConfig::new(url.expose_secret(), &settings.redis_prefix)
+                            .with_time_scale(settings.delivery_time_scale, config.lease);
+                    let deliverer = Arc::new(
+                        grc_worker::deliver::Deliverer::new(store.clone(), config)?
+                            .with_metrics(metrics.clone()),
+                    );
+                    tokio::spawn(grc_worker::run_streams(
+                        deliverer,
+                        streams,
+                        metrics.clone(),
+                        rx.clone(),
+                    ))
+                }
+                None => tokio::spawn(grc_worker::run_embedded(
+                    store.clone(),
+                    config,
+                    metrics.clone(),
+                    rx.clone(),
+                )),
+            };
+            grc_worker::run(store, metrics, rx).await?;
             delivery.await??;
+            server_handle.stop(true).await;
+            let _ = server.await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { command } => catalog_command(&settings, command).await,
@@ -598,9 +647,17 @@ fn delivery_config(settings: &Settings) -> anyhow::Result<grc_worker::DeliveryCo
             .map(|u| u.expose_secret().to_owned()),
         smtp_from: settings.smtp_from.clone(),
         ..grc_worker::DeliveryConfig::default()
-    };
+    }
+    .with_time_scale(settings.delivery_time_scale);
     config.check()?;
     Ok(config)
+}
+
+/// The worker's metrics in a registry of their own, for the process's `/metrics`.
+fn worker_registry(metrics: &grc_worker::WorkerMetrics) -> prometheus_client::registry::Registry {
+    let mut registry = prometheus_client::registry::Registry::with_prefix("grc");
+    metrics.register(&mut registry);
+    registry
 }
 
 /// SIGINT or SIGTERM (what a container runtime sends).

@@ -863,6 +863,24 @@ impl TenantTx {
         Ok(rows.into_iter().map(|d| d.id).collect())
     }
 
+    /// Takes back [`TenantTx::mark_deliveries_queued`] for deliveries whose stream entry could
+    /// not be added, so the next sweep queues them again at once.
+    pub async fn unmark_deliveries_queued(&mut self, ids: &[Uuid]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let n = delivery::Entity::update_many()
+            .col_expr(
+                delivery::Column::QueuedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(delivery::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+            .exec(&self.tx)
+            .await?;
+        Ok(n.rows_affected)
+    }
+
     /// Takes a due delivery for one attempt: if it is pending or failed and due at `now`, moves
     /// its `next_attempt_at` to `until` (so no other worker takes it until then, and a worker
     /// that dies mid-attempt leaves it to be taken again at `until`) and returns it. One
