@@ -409,6 +409,8 @@ mod tests {
     fn defaults() {
         let s = Settings::default();
         assert_eq!(s.bind, "127.0.0.1:8080".parse().expect("addr"));
+        assert_eq!(s.worker_bind, "127.0.0.1:9464".parse().expect("addr"));
+        assert!((s.delivery_time_scale - 1.0).abs() < f64::EPSILON);
         assert_eq!(s.data_dir, PathBuf::from("./grc-data"));
         assert!(s.uses_sqlite());
         assert_eq!(
@@ -430,6 +432,12 @@ mod tests {
         assert!(e.0.contains("GRC_JWT_ALGORITHMS"), "{}", e.0);
         let e = with(&[("max_query_depth", "0")]).expect_err("depth 0");
         assert!(e.0.contains("GRC_MAX_QUERY_DEPTH"), "{}", e.0);
+        for scale in ["0", "1.5", "-1", "NaN"] {
+            let e = with(&[("delivery_time_scale", scale)]).expect_err("bad scale");
+            assert!(e.0.contains("GRC_DELIVERY_TIME_SCALE"), "{scale}: {}", e.0);
+        }
+        let e = with(&[("worker_bind", "nowhere")]).expect_err("bad worker bind");
+        assert!(e.0.contains("GRC_WORKER_BIND"), "{}", e.0);
         let e = with(&[("object_store", "ftp")]).expect_err("ftp");
         assert!(e.0.contains("GRC_OBJECT_STORE"), "{}", e.0);
         let e = with(&[("object_store", "s3")]).expect_err("no bucket");

@@ -289,6 +289,23 @@ fn serve_demo_answers_viewer() {
         );
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // Embedded, the server runs the worker: its metrics are in the server's /metrics.
+    let metrics = rt.block_on(async {
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    for series in [
+        "grc_reminders_scheduled_total ",
+        "grc_delivery_queue_depth ",
+        "grc_scheduler_ticks_total ",
+    ] {
+        assert!(metrics.contains(series), "{series} missing:\n{metrics}");
+    }
+    assert_eq!(metrics.matches("# EOF").count(), 1, "{metrics}");
     let body: serde_json::Value = rt.block_on(async {
         reqwest::Client::new()
             .post(format!("http://{addr}/graphql"))
