@@ -475,7 +475,9 @@ impl Deliverer {
     }
 
     /// One attempt of one delivery: lease it, send it, record the outcome. The delivery as it
-    /// stands afterwards, or `None` when it was not due or another worker took it.
+    /// stands afterwards, or `None` when it was not due or another worker took it. Its span
+    /// links to the scheduler tick that wrote the reminder (`crate::trace`).
+    #[tracing::instrument(name = "delivery.attempt", skip(self), fields(tenant = %tenant.0))]
     pub async fn deliver(
         &self,
         tenant: TenantId,
@@ -491,6 +493,12 @@ impl Deliverer {
         };
         let plan = self.plan(&tx, &d, now).await?;
         tx.commit().await?;
+        if let Plan::Email { event, .. } | Plan::Webhook { event, .. } | Plan::InApp { event, .. } =
+            &plan
+            && let Some(tp) = event.payload.get("traceparent").and_then(|v| v.as_str())
+        {
+            crate::trace::link_current(tp);
+        }
 
         let started = Instant::now();
         let mut tx_notice = None;

@@ -9,6 +9,7 @@ pub mod channels;
 pub mod deliver;
 pub mod metrics;
 pub mod queue;
+pub mod trace;
 
 pub use deliver::{DeliveryConfig, RetryPolicy, run_embedded};
 pub use metrics::WorkerMetrics;

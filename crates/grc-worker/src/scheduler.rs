@@ -86,6 +86,7 @@ impl TickReport {
 /// `scheduled_until`. An error is returned only when the
 /// lease or the tenant list cannot be read, or the lease was lost mid-tick; a tenant's own
 /// failure is logged and counted.
+#[tracing::instrument(name = "scheduler.tick", skip(store), fields(now = %now))]
 pub async fn tick(
     store: &Store,
     holder: &str,
@@ -307,6 +308,8 @@ fn event(
             "escalated": o.escalated,
             "title": item.title,
             "channels": schedule.channels(),
+            // The tick's trace context: each delivery attempt's span links to it.
+            "traceparent": crate::trace::current_traceparent(),
             "recipients": {
                 "roles": roles,
                 "subjectOwnerId": owner,
