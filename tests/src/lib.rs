@@ -251,6 +251,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub issuer: TokenIssuer,
+    /// The server's live-event bus (a test hands it the delivery worker's notification pings).
+    pub bus: grc_api::events::EventBus,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -327,6 +329,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             issuer,
+            bus: services.bus.clone(),
             handle,
         }
     }

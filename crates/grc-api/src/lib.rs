@@ -131,6 +131,8 @@ fn pg_user(url: &str) -> Option<String> {
 pub struct Services {
     pub state: web::Data<AppState>,
     pub issuer: Option<TokenIssuer>,
+    /// The live-event bus (`grc serve` hands the embedded worker's notification pings to it).
+    pub bus: EventBus,
 }
 
 impl Services {
@@ -186,8 +188,12 @@ impl Services {
             max_upload_bytes: settings.max_upload_bytes,
             bus: Some(bus.clone()),
         };
-        let schema =
-            graphql::build_schema(Some(store.clone()), Some(bus), Some(cache.clone()), limits);
+        let schema = graphql::build_schema(
+            Some(store.clone()),
+            Some(bus.clone()),
+            Some(cache.clone()),
+            limits,
+        );
         let state = web::Data::new(AppState {
             schema,
             auth: Authenticator::new(store.clone(), verifier, cache),
@@ -199,7 +205,7 @@ impl Services {
             rate_limit_per_minute: settings.rate_limit_per_minute,
             evidence,
         });
-        Ok(Self { state, issuer })
+        Ok(Self { state, issuer, bus })
     }
 }
 

@@ -99,12 +99,22 @@ impl RedisEvents {
 
     async fn forward(&self, bus: &EventBus) -> Result<(), redis::RedisError> {
         let mut pubsub = self.redis.client.get_async_pubsub().await?;
-        pubsub.subscribe(self.channel()).await?;
+        let events = self.channel();
+        let pings = grc_store::NotificationPing::channel(&self.redis.prefix);
+        pubsub.subscribe(&events).await?;
+        pubsub.subscribe(&pings).await?;
         let mut stream = pubsub.on_message();
         while let Some(msg) = stream.next().await {
             let Ok(payload) = msg.get_payload::<String>() else {
                 continue;
             };
+            if msg.get_channel_name() == pings {
+                match serde_json::from_str::<grc_store::NotificationPing>(&payload) {
+                    Ok(p) => bus.notify(p),
+                    Err(e) => tracing::warn!(error = %e, "malformed notification ping from Redis"),
+                }
+                continue;
+            }
             match serde_json::from_str::<AuditRecord>(&payload) {
                 Ok(e) => bus.deliver(Arc::new(e)),
                 Err(e) => tracing::warn!(error = %e, "malformed live event from Redis"),

@@ -40,7 +40,7 @@ pub use repo::platform::{NewTenant, TenantRecord, UserMembership, UserRecord};
 pub use repo::records::{AssignmentFilter, DocumentFilter, VersionApproval};
 pub use repo::reminders::{
     AttemptRecord, CALENDAR_TOKEN_PREFIX, DeliveryFilter, DeliveryStatus, NewDelivery,
-    ReminderStatus, SchedulerLease, ScopedToken, WebhookSecretInfo,
+    NotificationPing, ReminderStatus, SchedulerLease, ScopedToken, WebhookSecretInfo,
 };
 pub use repo::sharing::{GrantFilter, LiveGrant, PeerEvent};
 pub use repo::vendors::{

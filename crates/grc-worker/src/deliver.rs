@@ -48,8 +48,8 @@ use grc_domain::tenancy::Role;
 use grc_domain::webhooks::{DeliveryOutcome, EndpointHealth, WebhookSecret};
 use grc_store::entity::reminders::{delivery, webhook_endpoint};
 use grc_store::{
-    AttemptRecord, AuditEntry, DeliveryStatus, MemberRecord, NewDelivery, PageRequest, Store,
-    StoreError, TenantScope, TenantTx,
+    AttemptRecord, AuditEntry, DeliveryStatus, MemberRecord, NewDelivery, NotificationPing,
+    PageRequest, Store, StoreError, TenantScope, TenantTx,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -409,6 +409,24 @@ pub async fn relay_outbox(store: &Store, limit: u32) -> Result<usize, StoreError
 // Delivery
 // ---------------------------------------------------------------------------------------------
 
+/// Told of each in-app notification after its commit (the API's `notificationReceived`): in
+/// `grc serve` its event bus, in `grc worker` a Redis publisher
+/// ([`crate::queue::RedisNotifier`]).
+#[derive(Clone)]
+pub struct NotifyHook(Arc<dyn Fn(NotificationPing) + Send + Sync>);
+
+impl NotifyHook {
+    pub fn new(f: impl Fn(NotificationPing) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for NotifyHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NotifyHook")
+    }
+}
+
 /// What sends: the store, the shared HTTP client, the mailer, the settings.
 #[derive(Debug, Clone)]
 pub struct Deliverer {
@@ -417,6 +435,7 @@ pub struct Deliverer {
     mailer: Option<Mailer>,
     config: DeliveryConfig,
     metrics: Arc<WorkerMetrics>,
+    notify: Option<NotifyHook>,
 }
 
 /// What a delivery needs, read in the lease transaction.
@@ -452,7 +471,15 @@ impl Deliverer {
             mailer,
             config,
             metrics: Arc::new(WorkerMetrics::default()),
+            notify: None,
         })
+    }
+
+    /// Tells `hook` of each in-app notification written (after the commit).
+    #[must_use]
+    pub fn on_notification(mut self, hook: NotifyHook) -> Self {
+        self.notify = Some(hook);
+        self
     }
 
     /// Counts attempts into `metrics` (shared with the process's `/metrics`).
@@ -555,18 +582,29 @@ impl Deliverer {
             next_attempt_at,
         };
         let mut tx = self.store.tenant_tx(scope).await?;
+        let mut pings = Vec::new();
         if let Some(n) = tx_notice {
-            tx.insert_notification(n).await?;
+            let ping = NotificationPing::of(&n);
+            if tx.insert_notification(n).await? {
+                pings.push(ping);
+            }
         }
         let updated = tx.record_delivery_attempt(d.id, &record).await?;
         if let Plan::Webhook {
             endpoint, event, ..
         } = &plan
         {
-            self.endpoint_health(&mut tx, endpoint, event.tenant_id, result.outcome, ended)
-                .await?;
+            pings.extend(
+                self.endpoint_health(&mut tx, endpoint, event.tenant_id, result.outcome, ended)
+                    .await?,
+            );
         }
         tx.commit().await?;
+        if let Some(hook) = &self.notify {
+            for p in pings {
+                (hook.0)(p);
+            }
+        }
         let dead = updated.status == DeliveryStatus::Dead.as_str();
         self.metrics.attempt(
             &d.channel,
@@ -631,7 +669,8 @@ impl Deliverer {
     }
 
     /// Updates an endpoint's failure run after an attempt; when that disables it, writes the
-    /// audit event and notifies the tenant's owners. Whether it was disabled now.
+    /// audit event and notifies the tenant's owners. The notifications written (none unless it
+    /// was disabled now).
     async fn endpoint_health(
         &self,
         tx: &mut TenantTx,
@@ -639,10 +678,10 @@ impl Deliverer {
         tenant: Uuid,
         outcome: DeliveryOutcome,
         at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<NotificationPing>, StoreError> {
         // The stored run as it is now (other attempts may have moved it since the lease).
         let Some(current) = tx.webhook_endpoint(endpoint.id).await? else {
-            return Ok(false);
+            return Ok(Vec::new());
         };
         let health = EndpointHealth {
             consecutive_failures: u32::try_from(current.consecutive_failures).unwrap_or(0),
@@ -653,7 +692,7 @@ impl Deliverer {
         tx.record_endpoint_health(endpoint.id, next, reason.map(|r| (r, at)))
             .await?;
         let Some(reason) = reason else {
-            return Ok(false);
+            return Ok(Vec::new());
         };
         tx.append_audit(AuditEntry {
             actor: Actor::System("worker".into()),
@@ -667,23 +706,27 @@ impl Deliverer {
             }),
         })
         .await?;
+        let mut pings = Vec::new();
         for owner in all_members(tx)
             .await?
             .iter()
             .filter(|m| m.role == Role::Owner)
         {
-            tx.insert_notification(in_app::endpoint_disabled(
+            let n = in_app::endpoint_disabled(
                 tenant,
                 owner.user_id.0,
                 endpoint.id,
                 &endpoint.url,
                 reason.as_str(),
                 at,
-            ))
-            .await?;
+            );
+            let ping = NotificationPing::of(&n);
+            if tx.insert_notification(n).await? {
+                pings.push(ping);
+            }
         }
         tracing::warn!(%tenant, endpoint = %endpoint.id, reason = reason.as_str(), "webhook endpoint disabled");
-        Ok(true)
+        Ok(pings)
     }
 
     /// One round: fan out new events, then attempt the due deliveries, at most
@@ -730,11 +773,19 @@ pub async fn run_embedded(
     store: Store,
     config: DeliveryConfig,
     metrics: Arc<WorkerMetrics>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<u64> {
+    let me = Arc::new(Deliverer::new(store, config)?.with_metrics(metrics));
+    run_embedded_with(me, shutdown).await
+}
+
+/// [`run_embedded`] with a deliverer built by the caller (with a [`NotifyHook`], say).
+pub async fn run_embedded_with(
+    me: Arc<Deliverer>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<u64> {
-    let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let poll = config.poll_interval;
-    let me = Arc::new(Deliverer::new(store, config)?.with_metrics(metrics));
+    let permits = Arc::new(Semaphore::new(me.config.concurrency.max(1)));
+    let poll = me.config.poll_interval;
     let mut tasks = JoinSet::new();
     let mut interval = tokio::time::interval(poll);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -11,9 +11,9 @@ pub mod metrics;
 pub mod queue;
 pub mod trace;
 
-pub use deliver::{DeliveryConfig, RetryPolicy, run_embedded};
+pub use deliver::{DeliveryConfig, NotifyHook, RetryPolicy, run_embedded, run_embedded_with};
 pub use metrics::WorkerMetrics;
-pub use queue::{StreamConfig, run_streams};
+pub use queue::{RedisNotifier, StreamConfig, run_streams};
 
 use grc_store::Store;
 use std::time::Duration;

@@ -32,11 +32,11 @@
 //! sweep requeues every delivery whose mark lapsed. The database down: nothing is acknowledged
 //! or marked until it is back.
 
-use crate::deliver::{Deliverer, relay_outbox};
+use crate::deliver::{Deliverer, NotifyHook, relay_outbox};
 use crate::metrics::WorkerMetrics;
 use chrono::{TimeDelta, Utc};
 use grc_domain::ids::TenantId;
-use grc_store::{Store, StoreError, TenantScope};
+use grc_store::{NotificationPing, Store, StoreError, TenantScope};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{
@@ -298,6 +298,60 @@ impl DeliveryStream {
             length,
             pending: g.map_or(0, |g| g.pending as u64),
             lag: g.and_then(|g| g.lag).unwrap_or(0) as u64,
+        })
+    }
+}
+
+/// Publishes [`NotificationPing`]s on the deployment's Redis channel, where every API replica's
+/// subscriber forwarder picks them up (`grc worker` runs apart from the API). Best effort: a
+/// ping lost with Redis only delays the member's view to their next `notifications` query.
+#[derive(Clone)]
+pub struct RedisNotifier {
+    client: redis::Client,
+    conn: Arc<tokio::sync::OnceCell<ConnectionManager>>,
+    channel: String,
+}
+
+impl std::fmt::Debug for RedisNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisNotifier")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisNotifier {
+    pub fn new(url: &str, prefix: &str) -> redis::RedisResult<Self> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            conn: Arc::new(tokio::sync::OnceCell::new()),
+            channel: NotificationPing::channel(prefix),
+        })
+    }
+
+    /// Publishes one ping (connecting on first use).
+    pub async fn publish(&self, ping: NotificationPing) -> redis::RedisResult<()> {
+        let conn = self
+            .conn
+            .get_or_try_init(|| async { self.client.get_connection_manager().await })
+            .await?;
+        let payload = serde_json::to_string(&ping).map_err(|e| {
+            redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })?;
+        let mut c = conn.clone();
+        c.publish::<_, _, i64>(&self.channel, payload).await?;
+        Ok(())
+    }
+
+    /// The hook for a [`Deliverer`]: each ping published from a task of its own.
+    pub fn hook(self) -> NotifyHook {
+        NotifyHook::new(move |ping| {
+            let me = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = me.publish(ping).await {
+                    tracing::warn!(error = %e, "publishing a notification ping failed");
+                }
+            });
         })
     }
 }

@@ -390,23 +390,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // process, the deliveries fed from the outbox in the database (issue 7, the
             // embedded default). The scheduler's lease keeps it to one replica at a time.
             let (stop_delivery, stop_rx) = tokio::sync::watch::channel(false);
-            let embedded = delivery.map(|config| {
-                let metrics = Arc::new(grc_worker::WorkerMetrics::default());
-                services.state.metrics.attach(worker_registry(&metrics));
-                (
-                    tokio::spawn(grc_worker::run(
-                        store.clone(),
-                        metrics.clone(),
-                        stop_rx.clone(),
-                    )),
-                    tokio::spawn(grc_worker::run_embedded(
-                        store.clone(),
-                        config,
-                        metrics,
-                        stop_rx,
-                    )),
-                )
-            });
+            let embedded = match delivery {
+                Some(config) => {
+                    let metrics = Arc::new(grc_worker::WorkerMetrics::default());
+                    services.state.metrics.attach(worker_registry(&metrics));
+                    // In-app notifications reach `notificationReceived` subscribers at once.
+                    let bus = services.bus.clone();
+                    let deliverer = Arc::new(
+                        grc_worker::deliver::Deliverer::new(store.clone(), config)?
+                            .with_metrics(metrics.clone())
+                            .on_notification(grc_worker::NotifyHook::new(move |p| bus.notify(p))),
+                    );
+                    Some((
+                        tokio::spawn(grc_worker::run(store.clone(), metrics, stop_rx.clone())),
+                        tokio::spawn(grc_worker::run_embedded_with(deliverer, stop_rx)),
+                    ))
+                }
+                None => None,
+            };
             app.run_until_stopped().await?;
             let _ = stop_delivery.send(true);
             if let Some((scheduler, delivery)) = embedded {
@@ -452,9 +453,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let streams =
                         grc_worker::StreamConfig::new(url.expose_secret(), &settings.redis_prefix)
                             .with_time_scale(settings.delivery_time_scale, config.lease);
+                    // In-app notifications reach the API replicas' subscribers through Redis.
+                    let notifier = grc_worker::RedisNotifier::new(
+                        url.expose_secret(),
+                        &settings.redis_prefix,
+                    )?;
                     let deliverer = Arc::new(
                         grc_worker::deliver::Deliverer::new(store.clone(), config)?
-                            .with_metrics(metrics.clone()),
+                            .with_metrics(metrics.clone())
+                            .on_notification(notifier.hook()),
                     );
                     tokio::spawn(grc_worker::run_streams(
                         deliverer,

@@ -17,6 +17,7 @@ both_backends! {
     bad_credentials_and_roles_are_refused => refusals;
     a_socket_loses_what_its_credential_loses => standing_rechecked;
     a_shared_certificates_suspension_and_revocation_reach_only_its_grantee => shared_changes;
+    an_in_app_notification_reaches_only_its_member => notification_push;
 }
 
 async fn connect(app: &TestApp) -> Ws {
@@ -638,4 +639,132 @@ async fn surveillance(app: &TestApp, token: &str, cert: &Value, end: i64) {
                  "observations": 0, "summary": "Surveillance" } }),
     )
     .await;
+}
+
+// --- notificationReceived (issue 7) ----------------------------------------------------------
+
+const RECEIVED: &str =
+    "subscription { notificationReceived { id topic title subjectType readAt } }";
+
+/// The delivery worker writes an in-app reminder for alpha's owner: only that member's
+/// subscription gets it, pushed as it is written. On SQLite the worker runs in the server's
+/// process (its hook is the server's bus, as in `grc serve`); on PostgreSQL it publishes on
+/// Redis as `grc worker` does, and the server's forwarder relays it.
+async fn notification_push(backend: Backend) {
+    let prefix = format!("grc-push-{}", uuid::Uuid::now_v7().simple());
+    let app = match backend {
+        Backend::Sqlite => TestApp::spawn(backend).await,
+        Backend::Postgres => {
+            let p = prefix.clone();
+            TestApp::spawn_with(backend, move |s| {
+                s.redis_url = Some(redis_url().into());
+                s.redis_prefix = p;
+            })
+            .await
+        }
+    };
+    let a = app
+        .tenant(
+            "alpha",
+            &[("owner", Role::Owner), ("auditor", Role::Auditor)],
+        )
+        .await;
+    let b = app.tenant("bravo", &[("owner", Role::Owner)]).await;
+    let mut subs = Vec::new();
+    for token in [a.token("owner"), a.token("auditor"), b.token("owner")] {
+        let mut ws = connect_as(&app, token).await;
+        send(
+            &mut ws,
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": RECEIVED } }),
+        )
+        .await;
+        subs.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A reminder for alpha's owner by in-app only (the scheduler's event shape).
+    let scope = grc_store::TenantScope::new(a.tenant.id);
+    let subject = uuid::Uuid::now_v7();
+    let mut tx = app.store.tenant_tx(scope).await.unwrap();
+    tx.queue_event(grc_store::PeerEvent {
+        topic: "reminder.due".into(),
+        subject_type: "Certificate".into(),
+        subject_id: subject.to_string(),
+        payload: json!({
+            "tenantId": a.tenant.id.0, "subjectType": "Certificate", "subjectId": subject,
+            "kind": "certificate-expiry", "dueOn": "2027-02-28", "daysUntilDue": 30,
+            "title": "ISO/IEC 27001 certificate C-9",
+            "recipients": {"roles": [], "userIds": [a.user_ids["owner"]], "emails": []},
+            "channels": ["in-app"],
+        }),
+        dedupe_key: format!("rem:push:{subject}"),
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    let hook = match backend {
+        Backend::Sqlite => {
+            let bus = app.bus.clone();
+            grc_worker::NotifyHook::new(move |p| bus.notify(p))
+        }
+        Backend::Postgres => grc_worker::RedisNotifier::new(&redis_url(), &prefix)
+            .unwrap()
+            .hook(),
+    };
+    let deliverer = grc_worker::deliver::Deliverer::new(
+        app.store.clone(),
+        grc_worker::DeliveryConfig::default(),
+    )
+    .unwrap()
+    .on_notification(hook);
+    assert_eq!(
+        grc_worker::deliver::relay_outbox(&app.store, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let due = app
+        .store
+        .due_deliveries(chrono::Utc::now(), 100)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "one in-app delivery: {due:?}");
+    for (t, id) in due {
+        let d = deliverer.deliver(t, id).await.unwrap().unwrap();
+        assert_eq!(d.status, "delivered");
+    }
+    let got = next(&mut subs[0], Duration::from_secs(5))
+        .await
+        .expect("the owner's subscription gets the notification");
+    assert_eq!(got["type"], "next", "{got}");
+    let n = &got["payload"]["data"]["notificationReceived"];
+    assert_eq!(n["topic"], "reminder.due", "{got}");
+    assert_eq!(n["subjectType"], "Certificate");
+    assert_eq!(n["readAt"], Value::Null);
+    assert!(
+        n["title"]
+            .as_str()
+            .unwrap()
+            .contains("ISO/IEC 27001 certificate C-9"),
+        "{got}"
+    );
+    // The same notification through the query.
+    let listed = app
+        .gql(
+            a.token("owner"),
+            None,
+            "{ notifications(first: 10) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listed.data()["notifications"]["edges"][0]["node"]["id"],
+        n["id"],
+        "{:?}",
+        listed.body
+    );
+    // Another member of the tenant, and another tenant's owner, get nothing.
+    for ws in &mut subs[1..] {
+        assert_eq!(next(ws, Duration::from_secs(1)).await, None);
+    }
 }

@@ -34,7 +34,11 @@ pub type GrcSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// The subscription root.
 #[derive(Debug, Default, async_graphql::MergedSubscription)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(subscription::Subscription, sharing::SharingSubscription);
+pub struct SubscriptionRoot(
+    subscription::Subscription,
+    sharing::SharingSubscription,
+    reminders::RemindersSubscription,
+);
 
 /// The query root: the foundation's fields and the catalogs'.
 #[derive(Debug, Default, async_graphql::MergedObject)]

@@ -1615,3 +1615,74 @@ impl RemindersMutation {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Subscription
+
+#[derive(Debug, Default)]
+pub struct RemindersSubscription;
+
+#[async_graphql::Subscription]
+impl RemindersSubscription {
+    /// Each in-app notification to the current member (a reminder, a disabled webhook
+    /// endpoint, a share event), as the delivery worker writes it. Every member may subscribe
+    /// for themselves (an API key has no inbox); the credential is checked again before each
+    /// notification.
+    async fn notification_received(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl futures_util::Stream<Item = Result<Notification>> + use<>> {
+        use futures_util::StreamExt;
+        let az = authorize(ctx, Operation::ManageOwnNotifications)?;
+        let user = me(&az)?;
+        let scope = az.scope;
+        let tenant = scope.tenant_id().0;
+        let socket = ctx
+            .data_opt::<super::subscription::SocketCredential>()
+            .cloned();
+        let store = store(ctx).clone();
+        let pings = ctx
+            .data_unchecked::<crate::events::EventBus>()
+            .subscribe_notifications()
+            .filter(move |p| std::future::ready(p.tenant_id == tenant && p.user_id == user));
+        Ok(futures_util::stream::unfold(
+            (Box::pin(pings), socket, store, false),
+            move |(mut pings, socket, store, ended)| async move {
+                if ended {
+                    return None;
+                }
+                loop {
+                    let ping = pings.next().await?;
+                    if let Some(s) = &socket
+                        && let Err(e) = s
+                            .still_permits(Operation::ManageOwnNotifications, tenant)
+                            .await
+                    {
+                        return Some((Err(e), (pings, socket, store, true)));
+                    }
+                    // The row, read in the member's own tenant transaction.
+                    let row = async {
+                        let tx = store.tenant_tx(scope).await?;
+                        let row = tx.notification_of(user, ping.notification_id).await?;
+                        tx.commit().await?;
+                        Ok::<_, StoreError>(row)
+                    }
+                    .await;
+                    match row {
+                        Ok(Some(n)) => {
+                            return Some((Ok(notification_out(n)), (pings, socket, store, false)));
+                        }
+                        // Gone already, or not this member's: nothing to show.
+                        Ok(None) => {}
+                        Err(e) => {
+                            return Some((
+                                Err(StoreErrorExt(e).into()),
+                                (pings, socket, store, false),
+                            ));
+                        }
+                    }
+                }
+            },
+        ))
+    }
+}

@@ -238,6 +238,34 @@ impl From<&webhook_secret::Model> for WebhookSecretInfo {
     }
 }
 
+/// "A new in-app notification was written" (after its commit): what the worker tells the API
+/// so that `notificationReceived` subscribers get it. Ids only; the subscriber reads the row in
+/// its own tenant transaction. Across processes it travels on the Redis channel
+/// [`NotificationPing::channel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationPing {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub notification_id: Uuid,
+}
+
+impl NotificationPing {
+    /// The pub/sub channel under a deployment's Redis key prefix.
+    pub fn channel(prefix: &str) -> String {
+        format!("{prefix}:notifications")
+    }
+
+    /// The ping of a notification row.
+    pub fn of(row: &notification::Model) -> Self {
+        Self {
+            tenant_id: row.tenant_id,
+            user_id: row.user_id,
+            notification_id: row.id,
+        }
+    }
+}
+
 /// A scheduler lease held: the fencing token to carry, and when it lapses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchedulerLease {
@@ -1194,6 +1222,20 @@ impl TenantTx {
             .all(&self.tx)
             .await?;
         Ok(req.finish(rows))
+    }
+
+    /// One notification of a member (`None` for another member's or another tenant's).
+    pub async fn notification_of(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<notification::Model>, StoreError> {
+        Ok(notification::Entity::find()
+            .filter(notification::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(notification::Column::UserId.eq(user_id))
+            .filter(notification::Column::Id.eq(id))
+            .one(&self.tx)
+            .await?)
     }
 
     /// How many of a member's notifications are unread.
