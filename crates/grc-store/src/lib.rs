@@ -173,7 +173,7 @@ impl Store {
              GRANT SELECT, UPDATE ON catalog_state TO \"{role}\";
              GRANT SELECT, INSERT, UPDATE ON scheduler_leases TO \"{role}\";
              GRANT SELECT ON seaql_migrations TO \"{role}\";
-             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid), grc_share_versions(uuid), grc_connected(uuid, uuid), grc_granted(uuid, text, uuid), grc_granted_document(uuid, uuid), grc_due_deliveries(timestamptz, integer), grc_unrelayed_outbox(integer) TO \"{role}\";"
+             GRANT EXECUTE ON FUNCTION grc_current_tenant(), grc_current_user(), grc_user_memberships(uuid), grc_catalog_versions(uuid), grc_share_versions(uuid), grc_connected(uuid, uuid), grc_granted(uuid, text, uuid), grc_granted_document(uuid, uuid), grc_due_deliveries(timestamptz, integer), grc_delivery_backlog(timestamptz), grc_unrelayed_outbox(integer) TO \"{role}\";"
         );
         sql.push_str(&format!(
             "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO \"{role}\";

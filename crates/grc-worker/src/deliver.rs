@@ -162,11 +162,14 @@ pub(crate) fn scale_duration(d: Duration, scale: f64, floor: Duration) -> Durati
 
 impl DeliveryConfig {
     /// The waits multiplied by `scale` (`GRC_DELIVERY_TIME_SCALE`, in (0, 1]): the retry
-    /// schedule, and the lease (at least 2 s).
+    /// schedule, and the lease, which stays 5 s above the longest send (the webhook timeout, or
+    /// the SMTP one, whichever is longer), so that no lease lapses while its attempt is still
+    /// sending and a second attempt never runs beside it.
     #[must_use]
     pub fn with_time_scale(mut self, scale: f64) -> Self {
         self.retry = RetryPolicy::scaled(scale);
-        self.lease = scale_duration(self.lease, scale, Duration::from_secs(2));
+        let longest_send = self.http_timeout.max(crate::channels::email::TIMEOUT);
+        self.lease = scale_duration(self.lease, scale, longest_send + Duration::from_secs(5));
         self
     }
 

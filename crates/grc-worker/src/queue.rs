@@ -329,11 +329,18 @@ impl RedisNotifier {
         })
     }
 
-    /// Publishes one ping (connecting on first use).
+    /// Publishes one ping (connecting on first use, with the stream's timeouts).
     pub async fn publish(&self, ping: NotificationPing) -> redis::RedisResult<()> {
         let conn = self
             .conn
-            .get_or_try_init(|| async { self.client.get_connection_manager().await })
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_response_timeout(Some(Duration::from_secs(5)))
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_secs(2));
+                self.client.get_connection_manager_with_config(config).await
+            })
             .await?;
         let payload = serde_json::to_string(&ping).map_err(|e| {
             redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
@@ -459,7 +466,7 @@ pub async fn run_streams(
     let claim_every = (config.claim_idle / 3).max(Duration::from_millis(100));
     let mut group_ready = false;
     loop {
-        if *shutdown.borrow() {
+        if *shutdown.borrow() || shutdown.has_changed().is_err() {
             break;
         }
         while let Some(r) = tasks.try_join_next() {
@@ -585,15 +592,16 @@ async fn relay_loop(
             metrics.stream(s);
         }
         if full {
-            if *shutdown.borrow() {
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 return;
             }
             continue;
         }
         tokio::select! {
             () = tokio::time::sleep(poll) => {}
-            _ = shutdown.changed() => {
-                if *shutdown.borrow() {
+            changed = shutdown.changed() => {
+                // A dropped sender means shutdown too.
+                if changed.is_err() || *shutdown.borrow() {
                     return;
                 }
             }

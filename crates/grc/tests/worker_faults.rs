@@ -11,8 +11,8 @@
 //! role under row-level security), a private `redis-server` on a free port (so that stopping
 //! it disturbs no other test), `aiosmtpd` and the `standardwebhooks` receiver
 //! (tests/receivers). `GRC_DELIVERY_TIME_SCALE=0.001` shrinks the retry schedule (5 s, 5 min,
-//! 30 min → 5 ms, 0.3 s, 1.8 s), the lease (floor 2 s), the stream's claim time (3 s) and its
-//! requeue time (4 s).
+//! 30 min → 5 ms, 0.3 s, 1.8 s); the lease keeps its floor of the longest send plus 5 s (15 s),
+//! the stream's claim time 16 s and its requeue time 17 s.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -963,6 +963,11 @@ impl TenantTx {
                 Expr::col(delivery::Column::Attempts).add(1),
             )
             .col_expr(delivery::Column::NextAttemptAt, Expr::value(next))
+            // Off the stream: a retry is queued again by the sweep when it is due.
+            .col_expr(
+                delivery::Column::QueuedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(delivery::Column::LastAttemptAt, Expr::value(Some(at)))
             .col_expr(
                 delivery::Column::LastStatusCode,

@@ -40,10 +40,16 @@ pub fn message_id(event: &EventMessage) -> String {
 /// The typed body: `{"type": topic, "timestamp": the event's creation (RFC 3339), "data":
 /// payload}`. The same bytes on every retry.
 pub fn body(event: &EventMessage) -> Vec<u8> {
+    // The trace context is ours (it links the scheduler's span to the attempts), not the
+    // receiver's.
+    let mut data = event.payload.clone();
+    if let Some(m) = data.as_object_mut() {
+        m.remove("traceparent");
+    }
     let v = serde_json::json!({
         "type": event.topic,
         "timestamp": event.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        "data": event.payload,
+        "data": data,
     });
     v.to_string().into_bytes()
 }
