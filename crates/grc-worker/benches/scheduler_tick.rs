@@ -20,8 +20,9 @@
 //! The reminders and outbox events are emptied (and the lease row removed) before each cold
 //! and worst tick, as the owner. Environment: `GRC_TEST_PG_URL` (the server, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), `SCHED_BENCH_TENANTS` (default 1000),
-//! `SCHED_BENCH_RUNS` (rounds of the four ticks, default 3), `SCHED_BENCH_KEEP=1` to keep the
-//! database (its URL is printed).
+//! `SCHED_BENCH_RUNS` (rounds of the four ticks, default 3), `SCHED_BENCH_CONCURRENCY` (tenants
+//! scheduled at once, a comma-separated list to compare; default the scheduler's default),
+//! `SCHED_BENCH_KEEP=1` to keep the database (its URL is printed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -30,7 +31,7 @@ use grc_domain::audit::Actor;
 use grc_domain::tenancy::{Email, Name, Slug, TenantKind};
 use grc_store::testing::PgTestDb;
 use grc_store::{NewTenant, Store};
-use grc_worker::scheduler::{TickReport, tick};
+use grc_worker::scheduler::{DEFAULT_CONCURRENCY, TickOptions, TickReport, tick_with};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -157,6 +158,7 @@ async fn reset(owner: &DatabaseConnection) {
 
 struct Row {
     kind: &'static str,
+    concurrency: usize,
     report: TickReport,
     elapsed: Duration,
     statements: u64,
@@ -168,6 +170,7 @@ struct Row {
 async fn measure(
     store: &Store,
     owner: &DatabaseConnection,
+    options: &TickOptions,
     kind: &'static str,
     now: DateTime<Utc>,
     window_start: Option<DateTime<Utc>>,
@@ -177,7 +180,9 @@ async fn measure(
     let client_before = cpu_seconds("self");
     let before = store.statements_executed();
     let started = Instant::now();
-    let report = tick(store, HOLDER, now, window_start).await.unwrap();
+    let report = tick_with(store, HOLDER, now, window_start, options)
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
     let statements = store.statements_executed() - before;
     let client_cpu = cpu_seconds("self") - client_before;
@@ -185,6 +190,7 @@ async fn measure(
     assert!(report.complete(), "{kind}: incomplete tick {report:?}");
     Row {
         kind,
+        concurrency: options.concurrency,
         report,
         elapsed,
         statements,
@@ -197,8 +203,9 @@ async fn measure(
 fn print_row(r: &Row) {
     let t = r.report.tenants.max(1);
     println!(
-        "| {:<8} | {:>5} | {:>7} | {:>6} | {:>7} | {:>5} | {:>7} | {:>6.0} ms | {:>8} | {:>6.1} | {:>5.2} s | {:>5.2} s | {:>7} |",
+        "| {:<8} | {:>2} | {:>5} | {:>7} | {:>6} | {:>7} | {:>5} | {:>7} | {:>6.0} ms | {:>8} | {:>6.1} | {:>5.2} s | {:>5.2} s | {:>7} |",
         r.kind,
+        r.concurrency,
         r.report.tenants,
         r.report.items,
         r.report.new_reminders,
@@ -219,6 +226,10 @@ fn print_row(r: &Row) {
 async fn main() {
     let tenants = env_usize("SCHED_BENCH_TENANTS", 1000);
     let runs = env_usize("SCHED_BENCH_RUNS", 3);
+    let concurrency: Vec<usize> = std::env::var("SCHED_BENCH_CONCURRENCY")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![DEFAULT_CONCURRENCY]);
     let started = Instant::now();
     let db = PgTestDb::create(OWNER, APP, "grc_sched_bench_").await;
     let store = db.app_store().await;
@@ -250,31 +261,26 @@ async fn main() {
         later - TimeDelta::seconds(30)
     );
     println!(
-        "| tick     | tenants | items | new | skipped | dup | retired | elapsed | statements | per tenant | client CPU | server CPU | peak RSS MiB |"
+        "| tick     | concurrency | tenants | items | new | skipped | dup | retired | elapsed | statements | per tenant | client CPU | server CPU | peak RSS MiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "load average before the runs: {}",
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()
             .trim()
     );
-    for _ in 0..runs {
-        reset(&owner).await;
-        print_row(&measure(&store, &owner, "cold", now, None).await);
-        reset(&owner).await;
-        print_row(&measure(&store, &owner, "worst", now, Some(last)).await);
-        print_row(
-            &measure(
-                &store,
-                &owner,
-                "typical",
-                later,
-                Some(later - TimeDelta::seconds(30)),
-            )
-            .await,
-        );
-        print_row(&measure(&store, &owner, "repeat", now, Some(last)).await);
+    for c in &concurrency {
+        let o = TickOptions { concurrency: *c };
+        for _ in 0..runs {
+            reset(&owner).await;
+            print_row(&measure(&store, &owner, &o, "cold", now, None).await);
+            reset(&owner).await;
+            print_row(&measure(&store, &owner, &o, "worst", now, Some(last)).await);
+            let typical = Some(later - TimeDelta::seconds(30));
+            print_row(&measure(&store, &owner, &o, "typical", later, typical).await);
+            print_row(&measure(&store, &owner, &o, "repeat", now, Some(last)).await);
+        }
     }
     drop(store);
     drop(owner);

@@ -10,11 +10,20 @@
 //!    due items (computed from the live rows, `TenantTx::due_items`); for each item takes the
 //!    occurrences whose send instant lies in the window `[from, now)` and applies the domain's
 //!    catch-up rule (`reminders::catch_up`: the latest one is sent, older ones are recorded as
-//!    skipped); writes each occurrence with `insert_reminder` (unique idempotency key) and, for
-//!    a new reminder to send, one `reminder.due` outbox event (deduplicated on the same key);
+//!    skipped); writes the occurrences with `insert_reminders` (unique idempotency keys) and, for
+//!    each new reminder to send, one `reminder.due` outbox event (deduplicated on the same key);
 //!    retires the unsent reminders of items whose due date moved, which were resolved or which
 //!    went away; then checks the lease is still held under its fencing token
 //!    (`hold_scheduler_lease`) and commits. A scheduler that lost its lease commits nothing.
+//!
+//! Tenants are independent (each has its own transaction, writes and fence), so a tick runs
+//! [`TickOptions::concurrency`] of them at a time on as many pooled connections. Each costs a
+//! constant number of statements whatever its size: the transaction's tenant setting, the
+//! settings with the policies, the due items (three: certificates with their history,
+//! attestations with the vendor policy, every other source), the unsent reminders, the fence,
+//! and, when the window holds occurrences, one batched insert of the reminders and one of their
+//! outbox events (plus three statements per (subject, kind) with reminders to retire). The
+//! figures are in docs/BENCHMARKS.md ("Reminder scheduler tick").
 //!
 //! The window starts where the last complete tick ended, whoever ran it: the lease row keeps
 //! that instant (`scheduled_until`), moved forward under the fencing token after a tick in which
