@@ -77,14 +77,17 @@ pub struct Store {
     /// Statements executed through this pool (a metric, and how tests prove a page costs a
     /// constant number of queries).
     statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The pool's size.
+    max_connections: u32,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`).
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let sqlite = url.starts_with("sqlite:");
+        let max_connections = if sqlite { 1 } else { options.max_connections };
         let mut opts = ConnectOptions::new(url.to_owned());
-        opts.max_connections(if sqlite { 1 } else { options.max_connections })
+        opts.max_connections(max_connections)
             .min_connections(if sqlite { 1 } else { 2 })
             .connect_timeout(options.connect_timeout)
             .acquire_timeout(options.connect_timeout)
@@ -104,7 +107,16 @@ impl Store {
             )
             .await?;
         }
-        Ok(Self { db, statements })
+        Ok(Self {
+            db,
+            statements,
+            max_connections,
+        })
+    }
+
+    /// The pool's size: how many transactions can be open at once (one on SQLite).
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections
     }
 
     /// How many SQL statements this store's pool has executed since it connected.

@@ -10,9 +10,12 @@
 use chrono::{NaiveDate, Utc};
 use grc_domain::reminders::DueKind;
 use grc_store::entity::records::{training_assignment, training_course};
-use grc_store::entity::vendors::{attestation, baa, certificate, certificate_decision, vendor};
+use grc_store::entity::vendors::{
+    attestation, baa, certificate, certificate_audit, certificate_decision, vendor, vendor_policy,
+};
 use grc_store::testing::{PgTestDb, audited_commit, sqlite_store, tenant};
-use grc_store::{NewEvidence, Store, TenantScope};
+use grc_store::{NewEvidence, Store, TenantScope, TenantTx};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 fn day(s: &str) -> NaiveDate {
@@ -331,10 +334,666 @@ async fn exercise(store: &Store) {
     tx.rollback().await.unwrap();
 }
 
+/// Runs `sql` (PostgreSQL placeholders; `?n` on SQLite) with `values` in `tx`.
+async fn exec(tx: &TenantTx, sql: &str, values: Vec<sea_orm::Value>) {
+    let backend = tx.raw_connection().get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        sql.to_owned()
+    } else {
+        sql.replace('$', "?")
+    };
+    tx.raw_connection()
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .unwrap();
+}
+
+/// Every source of the one-statement part of `due_items` (BAAs, documents, risks, evidence,
+/// nonconformities, management review actions, internal audits, management reviews, training,
+/// share grants), rows with and without a date, resolved and not: the items of those sources
+/// are exactly the expected ones, with their subject types, titles, owners and resolved flags.
+/// The rows go in as raw SQL (the rules under test are `due_items`', not the repositories').
+async fn every_source(store: &Store) {
+    let (a, owner) = tenant(store, "src-a").await;
+    let (b, _) = tenant(store, "src-b").await;
+    let (ta, tb) = (a.tenant_id().0, b.tenant_id().0);
+    let ids = seed(store, a, owner).await;
+    let now = grc_domain::audit::truncate_to_micros(Utc::now());
+    let id = |_: &str| Uuid::now_v7();
+    let (isms, programme, review, done_review, connection, vendor) = (
+        id("isms"),
+        id("programme"),
+        id("review"),
+        id("done review"),
+        id("connection"),
+        id("vendor"),
+    );
+    let d = |s: &str| sea_orm::Value::from(day(s));
+    let none_date = sea_orm::Value::from(Option::<NaiveDate>::None);
+    let u = |v: Uuid| sea_orm::Value::from(v);
+    let t = |v: chrono::DateTime<Utc>| sea_orm::Value::from(v);
+    let tx = store.tenant_tx(a).await.unwrap();
+    exec(
+        &tx,
+        "INSERT INTO isms (tenant_id, id, name, scope_statement, boundaries, sites, base_framework,
+           likelihood_levels, impact_levels, acceptance_threshold, likelihood_labels, impact_labels,
+           created_at, updated_at)
+         VALUES ($1, $2, 'ISMS', '', '', '[]', 'iso27001-2022', 3, 3, 4, '[]', '[]', $3, $3)",
+        vec![u(ta), u(isms), t(now)],
+    )
+    .await;
+    // Documents: a policy and a procedure with review dates, a policy without one.
+    let (policy, procedure, undated_policy) = (id("p"), id("q"), id("r"));
+    for (doc, kind, title, owner_id, next) in [
+        (
+            policy,
+            "policy",
+            "Access policy",
+            Some(owner),
+            d("2026-05-01"),
+        ),
+        (
+            procedure,
+            "procedure",
+            "Backup procedure",
+            None,
+            d("2026-04-01"),
+        ),
+        (
+            undated_policy,
+            "policy",
+            "Old policy",
+            Some(owner),
+            none_date.clone(),
+        ),
+    ] {
+        exec(
+            &tx,
+            "INSERT INTO documents (tenant_id, id, isms_id, kind, title, owner_id, next_review_date,
+               created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            vec![u(ta), u(doc), u(isms), kind.into(), title.into(), owner_id.into(), next, t(now)],
+        )
+        .await;
+    }
+    // Risks: one with a review date, one without.
+    let (risk, undated_risk) = (id("k"), id("l"));
+    for (r, reference, review) in [
+        (risk, "R-1", d("2026-06-30")),
+        (undated_risk, "R-2", none_date.clone()),
+    ] {
+        exec(
+            &tx,
+            "INSERT INTO risks (tenant_id, id, isms_id, ref, title, description, threat,
+               vulnerability, owner_id, inherent_likelihood, inherent_impact, review_date,
+               created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'Ransomware', '', '', '', $5, 2, 2, $6, $7, $7)",
+            vec![
+                u(ta),
+                u(r),
+                u(isms),
+                reference.into(),
+                u(owner),
+                review,
+                t(now),
+            ],
+        )
+        .await;
+    }
+    // Archived evidence with an expiry: resolved.
+    let archived = id("archived");
+    exec(
+        &tx,
+        "INSERT INTO evidence (tenant_id, id, title, description, filename, media_type, size_bytes,
+           sha256, object_key, effective_date, expires_on, uploaded_by, uploader_id, uploaded_at,
+           archived_at)
+         VALUES ($1, $2, 'Old scan', '', 's.pdf', 'application/pdf', 1, $3, $4, $5, $6,
+           'user:test', NULL, $7, $7)",
+        vec![
+            u(ta),
+            u(archived),
+            "1".repeat(64).into(),
+            format!("k/{archived}").into(),
+            d("2025-01-01"),
+            d("2026-03-31"),
+            t(now),
+        ],
+    )
+    .await;
+    // Nonconformities: open with a due date, closed with one, open without one.
+    let (open_nc, closed_nc, undated_nc) = (id("n1"), id("n2"), id("n3"));
+    for (nc, status, due) in [
+        (open_nc, "action-planned", d("2026-03-15")),
+        (closed_nc, "closed", d("2026-02-01")),
+        (undated_nc, "open", none_date.clone()),
+    ] {
+        let closed = status == "closed";
+        exec(
+            &tx,
+            "INSERT INTO nonconformities (tenant_id, id, isms_id, source, title, description,
+               root_cause, correction, corrective_action, owner_id, due_date, status, verified_by,
+               verified_on, effective, closed_at, created_at, updated_at)
+             VALUES ($1, $2, $3, 'internal-audit', 'Missing review', '', '', '', 'Review', $4, $5,
+               $6, $7, $8, $9, $10, $11, $11)",
+            vec![
+                u(ta),
+                u(nc),
+                u(isms),
+                u(owner),
+                due,
+                status.into(),
+                closed.then_some("user:test").into(),
+                if closed {
+                    d("2026-02-02")
+                } else {
+                    none_date.clone()
+                },
+                closed.then_some(true).into(),
+                closed.then_some(now).into(),
+                t(now),
+            ],
+        )
+        .await;
+    }
+    // Management reviews: a draft (its actions: open, done, undated) and a completed one.
+    for (r, held, status) in [
+        (review, "2026-09-01", "draft"),
+        (done_review, "2026-01-10", "completed"),
+    ] {
+        let completed = status == "completed";
+        exec(
+            &tx,
+            "INSERT INTO management_reviews (tenant_id, id, isms_id, held_on, chair_id, attendees,
+               inputs, decisions, status, completed_by, completed_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, '[]', '{}', '', $6, $7, $8, $9, $9)",
+            vec![
+                u(ta),
+                u(r),
+                u(isms),
+                d(held),
+                u(owner),
+                status.into(),
+                completed.then_some("user:test").into(),
+                completed.then_some(now).into(),
+                t(now),
+            ],
+        )
+        .await;
+    }
+    let (open_action, done_action, undated_action) = (id("a1"), id("a2"), id("a3"));
+    for (act, due, done) in [
+        (open_action, d("2026-04-15"), none_date.clone()),
+        (done_action, d("2026-02-20"), d("2026-02-18")),
+        (undated_action, none_date.clone(), none_date.clone()),
+    ] {
+        exec(
+            &tx,
+            "INSERT INTO management_review_actions (tenant_id, id, review_id, title, owner_id,
+               due_date, done_on, created_at, updated_at)
+             VALUES ($1, $2, $3, 'Fund the backup site', $4, $5, $6, $7, $7)",
+            vec![u(ta), u(act), u(review), u(owner), due, done, t(now)],
+        )
+        .await;
+    }
+    // Internal audits: a planned one and one in progress.
+    exec(
+        &tx,
+        "INSERT INTO audit_programmes (tenant_id, id, isms_id, title, period_start, period_end,
+           objectives, created_at, updated_at)
+         VALUES ($1, $2, $3, 'Programme', $4, $5, '', $6, $6)",
+        vec![
+            u(ta),
+            u(programme),
+            u(isms),
+            d("2026-01-01"),
+            d("2026-12-31"),
+            t(now),
+        ],
+    )
+    .await;
+    let (planned_audit, started_audit) = (id("ia1"), id("ia2"));
+    for (ia, start, status) in [
+        (planned_audit, "2026-05-10", "planned"),
+        (started_audit, "2026-02-01", "in-progress"),
+    ] {
+        exec(
+            &tx,
+            "INSERT INTO internal_audits (tenant_id, id, programme_id, title, scope, criteria,
+               planned_start, planned_end, actual_start, lead_auditor_id, auditors, status,
+               conclusion, created_at, updated_at)
+             VALUES ($1, $2, $3, 'Access control audit', '', '', $4, $4, $5, $6, '[]', $7, '', $8,
+               $8)",
+            vec![
+                u(ta),
+                u(ia),
+                u(programme),
+                d(start),
+                if status == "planned" {
+                    none_date.clone()
+                } else {
+                    d(start)
+                },
+                u(owner),
+                status.into(),
+                t(now),
+            ],
+        )
+        .await;
+    }
+    // A BAA terminated after today: not resolved yet.
+    let later_baa = id("later baa");
+    exec(
+        &tx,
+        "INSERT INTO baas (tenant_id, id, vendor_id, title, parties, effective_on, ends_on,
+           review_on, terminated_on, breach_notice_days, subcontractor_flow_down, terms, notes,
+           created_at, updated_at)
+         SELECT $1, $2, vendor_id, 'Winding-down BAA', '[]', $3, NULL, $4, $5, 30, true, '{}', '',
+           $6, $6 FROM baas WHERE tenant_id = $1 AND id = $7",
+        vec![
+            u(ta),
+            u(later_baa),
+            d("2025-01-01"),
+            d("2026-04-01"),
+            d("2026-05-01"),
+            t(now),
+            u(ids.baa),
+        ],
+    )
+    .await;
+    // Share grants A made to B (through a connection of A's): one live with an expiry late on
+    // 2026-06-30 UTC, one revoked.
+    exec(
+        &tx,
+        "INSERT INTO vendors (tenant_id, id, name, description, services, ephi_access, tier,
+           status, contacts, created_at, updated_at)
+         VALUES ($1, $2, 'Provider B', '', '[]', 'none', 1, 'active', '[]', $3, $3)",
+        vec![u(ta), u(vendor), t(now)],
+    )
+    .await;
+    exec(
+        &tx,
+        "INSERT INTO connections (tenant_id, id, vendor_id, provider_tenant_id, status, message,
+           invited_by, invited_at)
+         VALUES ($1, $2, $3, $4, 'active', '', 'user:test', $5)",
+        vec![u(ta), u(connection), u(vendor), u(tb), t(now)],
+    )
+    .await;
+    let (live_grant, revoked_grant, received_grant) = (id("g1"), id("g2"), id("g3"));
+    let grant = "INSERT INTO share_grants (tenant_id, id, grantee_tenant_id, connection_tenant_id,
+           connection_id, artifact_kind, artifact_id, access, expires_at, note, created_by,
+           created_at, revoked_by, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'metadata', $8, '', 'user:test', $9, $10, $11)";
+    let expires = chrono::DateTime::parse_from_rfc3339("2026-06-30T22:30:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    for (g, kind, revoked) in [
+        (live_grant, "soa-summary", false),
+        (revoked_grant, "certificate", true),
+    ] {
+        exec(
+            &tx,
+            grant,
+            vec![
+                u(ta),
+                u(g),
+                u(tb),
+                u(ta),
+                u(connection),
+                kind.into(),
+                u(ids.cert),
+                t(expires),
+                t(now),
+                revoked.then_some("user:test").into(),
+                revoked.then_some(now).into(),
+            ],
+        )
+        .await;
+    }
+    audited_commit(tx, "sources").await;
+    // A grant B made to A over the same connection: A reads it (as the grantee) but it is
+    // B's item, not A's.
+    let tx = store.tenant_tx(b).await.unwrap();
+    exec(
+        &tx,
+        grant,
+        vec![
+            u(tb),
+            u(received_grant),
+            u(ta),
+            u(ta),
+            u(connection),
+            "soa-summary".into(),
+            u(ids.cert),
+            t(expires),
+            t(now),
+            Option::<&str>::None.into(),
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        ],
+    )
+    .await;
+    audited_commit(tx, "received grant").await;
+
+    let today = day("2026-03-01");
+    let tx = store.tenant_tx(a).await.unwrap();
+    let items = tx.due_items(today).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut got: Vec<_> = items
+        .iter()
+        .filter(|i| !matches!(i.subject_type, "Certificate" | "Attestation"))
+        .map(|i| {
+            (
+                i.subject_type,
+                i.subject_id,
+                i.kind,
+                i.due_on,
+                i.title.clone(),
+                i.owner_id,
+                i.resolved,
+            )
+        })
+        .collect();
+    let item = |st, sid, kind, due: &str, title: &str, owner_id, resolved| {
+        (
+            st,
+            sid,
+            kind,
+            day(due),
+            title.to_owned(),
+            owner_id,
+            resolved,
+        )
+    };
+    let o = Some(owner);
+    let mut want = vec![
+        // From `seed`: the BAAs (the one terminated on 2026-02-15 resolved), evidence, training.
+        item(
+            "Baa",
+            ids.baa,
+            DueKind::BaaEnd,
+            "2027-01-31",
+            "BAA",
+            None,
+            false,
+        ),
+        item(
+            "Baa",
+            ids.baa,
+            DueKind::BaaReview,
+            "2026-07-01",
+            "BAA",
+            None,
+            false,
+        ),
+        item(
+            "Baa",
+            ids.ended_baa,
+            DueKind::BaaEnd,
+            "2026-06-30",
+            "Old BAA",
+            None,
+            true,
+        ),
+        item(
+            "Evidence",
+            ids.evidence,
+            DueKind::EvidenceExpiry,
+            "2026-09-30",
+            "Pen test",
+            o,
+            false,
+        ),
+        item(
+            "TrainingAssignment",
+            ids.open_training,
+            DueKind::TrainingDue,
+            "2026-04-30",
+            "Security awareness",
+            o,
+            false,
+        ),
+        item(
+            "TrainingAssignment",
+            ids.done_training,
+            DueKind::TrainingDue,
+            "2026-01-31",
+            "Security awareness",
+            o,
+            true,
+        ),
+        // Terminated on 2026-05-01, after today: not resolved; no end date, so no end item.
+        item(
+            "Baa",
+            later_baa,
+            DueKind::BaaReview,
+            "2026-04-01",
+            "Winding-down BAA",
+            None,
+            false,
+        ),
+        item(
+            "Document",
+            policy,
+            DueKind::PolicyReview,
+            "2026-05-01",
+            "Access policy",
+            o,
+            false,
+        ),
+        item(
+            "Document",
+            procedure,
+            DueKind::DocumentReview,
+            "2026-04-01",
+            "Backup procedure",
+            None,
+            false,
+        ),
+        item(
+            "Risk",
+            risk,
+            DueKind::RiskReview,
+            "2026-06-30",
+            "R-1 Ransomware",
+            o,
+            false,
+        ),
+        item(
+            "Evidence",
+            archived,
+            DueKind::EvidenceExpiry,
+            "2026-03-31",
+            "Old scan",
+            None,
+            true,
+        ),
+        item(
+            "Nonconformity",
+            open_nc,
+            DueKind::CorrectiveActionDue,
+            "2026-03-15",
+            "Missing review",
+            o,
+            false,
+        ),
+        item(
+            "Nonconformity",
+            closed_nc,
+            DueKind::CorrectiveActionDue,
+            "2026-02-01",
+            "Missing review",
+            o,
+            true,
+        ),
+        item(
+            "ManagementReviewAction",
+            open_action,
+            DueKind::CorrectiveActionDue,
+            "2026-04-15",
+            "Fund the backup site",
+            o,
+            false,
+        ),
+        item(
+            "ManagementReviewAction",
+            done_action,
+            DueKind::CorrectiveActionDue,
+            "2026-02-20",
+            "Fund the backup site",
+            o,
+            true,
+        ),
+        item(
+            "InternalAudit",
+            planned_audit,
+            DueKind::InternalAuditDue,
+            "2026-05-10",
+            "Access control audit",
+            o,
+            false,
+        ),
+        item(
+            "InternalAudit",
+            started_audit,
+            DueKind::InternalAuditDue,
+            "2026-02-01",
+            "Access control audit",
+            o,
+            true,
+        ),
+        item(
+            "ManagementReview",
+            review,
+            DueKind::ManagementReviewDue,
+            "2026-09-01",
+            "Management review of 2026-09-01",
+            o,
+            false,
+        ),
+        item(
+            "ManagementReview",
+            done_review,
+            DueKind::ManagementReviewDue,
+            "2026-01-10",
+            "Management review of 2026-01-10",
+            o,
+            true,
+        ),
+        item(
+            "ShareGrant",
+            live_grant,
+            DueKind::ShareGrantExpiry,
+            "2026-06-30",
+            "Share of soa-summary",
+            None,
+            false,
+        ),
+        item(
+            "ShareGrant",
+            revoked_grant,
+            DueKind::ShareGrantExpiry,
+            "2026-06-30",
+            "Share of certificate",
+            None,
+            true,
+        ),
+    ];
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    // B's own grant is B's item only.
+    let tx = store.tenant_tx(b).await.unwrap();
+    let items = tx.due_items(today).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| (i.subject_id, i.kind, i.resolved))
+            .collect::<Vec<_>>(),
+        vec![(received_grant, DueKind::ShareGrantExpiry, false)]
+    );
+}
+
+/// The certificate's audits and the vendor policy reach the items. The certificate of `seed`
+/// (decided 2025-06-01, expiring 2028-05-31) owes, on 2026-03-01, its first surveillance by
+/// 2026-06-01 and an annual surveillance in 2026 and in 2027 (by December 31; 2028 is the
+/// recertification year). A surveillance audit on 2026-05-04/05 meets the first surveillance
+/// and 2026's: only 2027's is left. The SOC 2 report's coverage ends with its bridge letter
+/// on 2026-02-28; with a stored vendor policy of 6 months' currency instead of the default 12,
+/// it is current until 2026-08-28 (not 2027-02-28).
+async fn history_and_policy(store: &Store) {
+    let (a, owner) = tenant(store, "hist-a").await;
+    let ids = seed(store, a, owner).await;
+    let today = day("2026-03-01");
+    let surveillance = |items: &[grc_store::TrackedDue]| {
+        let mut d: Vec<_> = items
+            .iter()
+            .filter(|i| i.subject_id == ids.cert && i.kind == DueKind::SurveillanceAudit)
+            .map(|i| i.due_on)
+            .collect();
+        d.sort();
+        d
+    };
+    let soc2_expiry = |items: &[grc_store::TrackedDue]| {
+        items
+            .iter()
+            .filter(|i| i.subject_id == ids.soc2 && i.kind == DueKind::AttestationExpiry)
+            .map(|i| i.due_on)
+            .collect::<Vec<_>>()
+    };
+    let tx = store.tenant_tx(a).await.unwrap();
+    let items = tx.due_items(today).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        surveillance(&items),
+        vec![day("2026-06-01"), day("2026-12-31"), day("2027-12-31")]
+    );
+    assert_eq!(soc2_expiry(&items), vec![day("2027-02-28")]);
+
+    let now = grc_domain::audit::truncate_to_micros(Utc::now());
+    let mut tx = store.tenant_tx(a).await.unwrap();
+    tx.insert_certificate_audit(certificate_audit::Model {
+        tenant_id: Uuid::nil(),
+        id: Uuid::now_v7(),
+        certificate_id: ids.cert,
+        kind: "surveillance".into(),
+        start_date: day("2026-05-04"),
+        end_date: day("2026-05-05"),
+        auditors: "[]".into(),
+        major_findings: 0,
+        minor_findings: 1,
+        observations: 0,
+        summary: String::new(),
+        created_at: now,
+        updated_at: now,
+    })
+    .await
+    .unwrap();
+    tx.save_vendor_policy(vendor_policy::Model {
+        tenant_id: Uuid::nil(),
+        requirements: "{}".into(),
+        soc2_current_months: 6,
+        soc2_bridge_max_months: 3,
+        pen_test_months: 12,
+        questionnaire_months: 12,
+        expiring_window_days: 60,
+        updated_by: "user:test".into(),
+        updated_at: now,
+    })
+    .await
+    .unwrap();
+    audited_commit(tx, "history").await;
+    let tx = store.tenant_tx(a).await.unwrap();
+    let items = tx.due_items(today).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(surveillance(&items), vec![day("2027-12-31")]);
+    assert_eq!(soc2_expiry(&items), vec![day("2026-08-28")]);
+}
+
 #[tokio::test]
 async fn due_items_on_sqlite() {
     let (store, dir) = sqlite_store("grc-store-due").await;
     exercise(&store).await;
+    every_source(&store).await;
+    history_and_policy(&store).await;
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -344,6 +1003,8 @@ async fn due_items_on_postgres() {
     let db = PgTestDb::create("grc_store_due_owner", "grc_store_due_app", "grc_due_").await;
     let store = db.app_store().await;
     exercise(&store).await;
+    every_source(&store).await;
+    history_and_policy(&store).await;
     drop(store);
     db.drop().await;
 }

@@ -1022,10 +1022,137 @@ async fn member_removal(store: &Store) {
     tx.rollback().await.unwrap();
 }
 
+/// The batched writes (`insert_reminders`, `queue_events`): one answer per input in order;
+/// an occurrence already written, or given twice in the batch, is not new (the first of the
+/// two is); each row is written as `insert_reminder` would write it; more than one statement's
+/// worth (500 rows) is written whole. Another tenant's occurrence is refused.
+async fn batches(store: &Store, a: TenantScope, b: TenantScope) {
+    let subject = Uuid::now_v7();
+    let o = |days: u16| occurrence(a, subject, "2028-06-30", days);
+    let mut tx = store.tenant_tx(a).await.unwrap();
+    assert!(
+        tx.insert_reminder(&o(60), "Certificate", ReminderStatus::Queued)
+            .await
+            .unwrap()
+    );
+    let (o90, o60, o30) = (o(90), o(60), o(30));
+    let new = tx
+        .insert_reminders(&[
+            (&o90, "Certificate", ReminderStatus::Skipped),
+            (&o60, "Certificate", ReminderStatus::Skipped),
+            (&o30, "Certificate", ReminderStatus::Queued),
+            (&o90, "Certificate", ReminderStatus::Queued),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(new, vec![true, false, true, false]);
+    let rows: Vec<_> = tx
+        .reminders_of("Certificate", subject)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.lead, r.status, r.send_at, r.kind, r.due_on))
+        .collect();
+    let row = |o: &Occurrence, status: &str| {
+        (
+            o.idempotency_uuid(),
+            o.step.key(),
+            status.to_owned(),
+            o.send_at,
+            "certificate-expiry".to_owned(),
+            day("2028-06-30"),
+        )
+    };
+    // By send time: 90, 60 (the single write's), 30 days ahead.
+    assert_eq!(
+        rows,
+        vec![
+            row(&o90, "skipped"),
+            row(&o60, "queued"),
+            row(&o30, "queued")
+        ]
+    );
+    assert_eq!(
+        tx.reminder_by_key(&o30.idempotency_key())
+            .await
+            .unwrap()
+            .unwrap()
+            .idempotency_key,
+        o30.idempotency_key()
+    );
+    assert_eq!(tx.insert_reminders(&[]).await.unwrap(), Vec::<bool>::new());
+
+    // 600 occurrences (two statements), one of them written before: 599 new.
+    let many: Vec<Occurrence> = (0..600u16)
+        .map(|i| occurrence(a, Uuid::now_v7(), "2029-01-31", i % 7))
+        .collect();
+    assert!(
+        tx.insert_reminder(&many[550], "Evidence", ReminderStatus::Queued)
+            .await
+            .unwrap()
+    );
+    let rows: Vec<_> = many
+        .iter()
+        .map(|o| (o, "Evidence", ReminderStatus::Queued))
+        .collect();
+    let new = tx.insert_reminders(&rows).await.unwrap();
+    assert_eq!(new.len(), 600);
+    assert_eq!(new.iter().filter(|n| **n).count(), 599);
+    assert!(!new[550] && new[0] && new[599]);
+
+    // Events: one answer per input; a key queued before or twice in the batch gets none.
+    let event = |key: &str| PeerEvent {
+        topic: "reminder.due".into(),
+        subject_type: "Certificate".into(),
+        subject_id: subject.to_string(),
+        payload: serde_json::json!({"key": key}),
+        dedupe_key: key.to_owned(),
+    };
+    let before = tx.queue_event(event("k-1")).await.unwrap().unwrap();
+    let ids = tx
+        .queue_events(vec![event("k-1"), event("k-2"), event("k-2"), event("k-3")])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 4);
+    assert!(ids[0].is_none() && ids[1].is_some() && ids[2].is_none() && ids[3].is_some());
+    for (id, key) in [
+        (before, "k-1"),
+        (ids[1].unwrap(), "k-2"),
+        (ids[3].unwrap(), "k-3"),
+    ] {
+        let e = tx.outbox_event(id).await.unwrap().unwrap();
+        assert_eq!(
+            (e.dedupe_key.as_str(), e.topic.as_str()),
+            (key, "reminder.due")
+        );
+        assert_eq!(e.payload, serde_json::json!({"key": key}).to_string());
+        assert_eq!(e.source_tenant_id, a.tenant_id().0);
+    }
+    // Another tenant's occurrence is refused, and nothing of the batch is written.
+    let theirs = occurrence(b, subject, "2028-06-30", 7);
+    let ours = o(1);
+    assert!(
+        tx.insert_reminders(&[
+            (&ours, "Certificate", ReminderStatus::Queued),
+            (&theirs, "Certificate", ReminderStatus::Queued),
+        ])
+        .await
+        .is_err()
+    );
+    assert!(
+        tx.reminder_by_key(&ours.idempotency_key())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tx.rollback().await.unwrap();
+}
+
 async fn exercise(store: &Store) -> (TenantScope, TenantScope, Uuid) {
     let (a, a_owner) = tenant(store, "reminders-a").await;
     let (b, _) = tenant(store, "reminders-b").await;
     idempotency(store, a, a_owner).await;
+    batches(store, a, b).await;
     concurrent_insert(store, a).await;
     retire(store, a).await;
     attempts(store, a).await;

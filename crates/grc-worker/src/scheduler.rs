@@ -10,11 +10,20 @@
 //!    due items (computed from the live rows, `TenantTx::due_items`); for each item takes the
 //!    occurrences whose send instant lies in the window `[from, now)` and applies the domain's
 //!    catch-up rule (`reminders::catch_up`: the latest one is sent, older ones are recorded as
-//!    skipped); writes each occurrence with `insert_reminder` (unique idempotency key) and, for
-//!    a new reminder to send, one `reminder.due` outbox event (deduplicated on the same key);
+//!    skipped); writes the occurrences with `insert_reminders` (unique idempotency keys) and, for
+//!    each new reminder to send, one `reminder.due` outbox event (deduplicated on the same key);
 //!    retires the unsent reminders of items whose due date moved, which were resolved or which
 //!    went away; then checks the lease is still held under its fencing token
 //!    (`hold_scheduler_lease`) and commits. A scheduler that lost its lease commits nothing.
+//!
+//! Tenants are independent (each has its own transaction, writes and fence), so a tick runs
+//! [`TickOptions::concurrency`] of them at a time on as many pooled connections. Each costs a
+//! constant number of statements whatever its size: the transaction's tenant setting, the
+//! settings with the policies, the due items (three: certificates with their history,
+//! attestations with the vendor policy, every other source), the unsent reminders, the fence,
+//! and, when the window holds occurrences, one batched insert of the reminders and one of their
+//! outbox events (plus three statements per (subject, kind) with reminders to retire). The
+//! figures are in docs/BENCHMARKS.md ("Reminder scheduler tick").
 //!
 //! The window starts where the last complete tick ended, whoever ran it: the lease row keeps
 //! that instant (`scheduled_until`), moved forward under the fencing token after a tick in which
@@ -26,13 +35,17 @@
 //! keys make harmless (nothing is written twice).
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use grc_domain::ids::TenantId;
 use grc_domain::reminders::{
     DueKind, Occurrence, RecipientRole, Schedule, catch_up, parse_time_zone,
 };
 use grc_store::{PeerEvent, ReminderStatus, Store, StoreError, TenantScope, TenantTx, TrackedDue};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
+use tracing::Instrument;
 
 /// The lease the scheduler holds.
 pub const LEASE_NAME: &str = "scheduler";
@@ -80,18 +93,77 @@ impl TickReport {
     }
 }
 
+impl TickReport {
+    /// Adds a committed tenant's counts.
+    fn add_tenant(&mut self, counts: &TickReport) {
+        self.tenants += 1;
+        self.items += counts.items;
+        self.new_reminders += counts.new_reminders;
+        self.skipped += counts.skipped;
+        self.duplicates += counts.duplicates;
+        self.retired += counts.retired;
+    }
+
+    /// Adds the counts of another part of the same tick.
+    fn merge(&mut self, other: &TickReport) {
+        self.tenants += other.tenants;
+        self.failed_tenants += other.failed_tenants;
+        self.items += other.items;
+        self.new_reminders += other.new_reminders;
+        self.skipped += other.skipped;
+        self.duplicates += other.duplicates;
+        self.retired += other.retired;
+    }
+}
+
+/// The tenants scheduled at once by default (see [`TickOptions::concurrency`]).
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// How a tick runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TickOptions {
+    /// How many tenants are scheduled at once, each in its own transaction and so on its own
+    /// pooled connection: keep it below the pool's size, so that the rest of the process (the
+    /// delivery loop, the API when embedded) still gets connections during a tick. At least
+    /// one, at most the pool's size (so one on SQLite). Which tenant runs when does not
+    /// matter: each tenant's writes are its own, and a tick is complete only once all have
+    /// committed.
+    pub concurrency: usize,
+}
+
+impl Default for TickOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
 /// Runs one scheduler tick as `holder` at `now`, covering `[from, now)`: `from` is `window_start`
 /// when given (tests pick their windows), else the lease's `scheduled_until`, else the
 /// first-tick window (see the module doc). A complete tick records `now` as the new
 /// `scheduled_until`. An error is returned only when the
 /// lease or the tenant list cannot be read, or the lease was lost mid-tick; a tenant's own
-/// failure is logged and counted.
-#[tracing::instrument(name = "scheduler.tick", skip(store), fields(now = %now))]
+/// failure is logged and counted. With the default [`TickOptions`].
 pub async fn tick(
     store: &Store,
     holder: &str,
     now: DateTime<Utc>,
     window_start: Option<DateTime<Utc>>,
+) -> Result<TickReport, StoreError> {
+    tick_with(store, holder, now, window_start, &TickOptions::default()).await
+}
+
+/// [`tick`], with `options`. Tenants are scheduled [`TickOptions::concurrency`] at a time; once
+/// one finds the lease lost, no further tenant starts, the ones under way fail their own fence
+/// and roll back, and the tick returns the error.
+#[tracing::instrument(name = "scheduler.tick", skip(store, options), fields(now = %now))]
+pub async fn tick_with(
+    store: &Store,
+    holder: &str,
+    now: DateTime<Utc>,
+    window_start: Option<DateTime<Utc>>,
+    options: &TickOptions,
 ) -> Result<TickReport, StoreError> {
     let started = Instant::now();
     let mut report = TickReport::default();
@@ -110,54 +182,60 @@ pub async fn tick(
     };
     report.from = Some(from);
     let ptx = store.platform_tx().await?;
-    let tenants = ptx.all_tenants().await?;
+    let tenants: Arc<Vec<TenantId>> =
+        Arc::new(ptx.all_tenants().await?.into_iter().map(|t| t.id).collect());
     ptx.commit().await?;
-    for t in tenants {
-        let scope = TenantScope::new(t.id);
-        let mut tx = match store.tenant_tx(scope).await {
-            Ok(tx) => tx,
-            Err(e) => {
-                tracing::warn!(tenant = %t.id.0, error = %e, "scheduler: tenant transaction failed");
-                report.failed_tenants += 1;
-                continue;
-            }
-        };
-        let mut counts = TickReport::default();
-        let result = schedule_tenant(&mut tx, from, now, &mut counts).await;
-        // The fence, just before committing: the clock of the caller, moved on by the time the
-        // tick has taken, so that a tick paused past its lease cannot commit.
-        let fence_at = now + TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
-        let result = match result {
-            Ok(()) => match tx
-                .hold_scheduler_lease(LEASE_NAME, lease.fencing_token, fence_at)
-                .await
-            {
-                Ok(()) => tx.commit().await.map(|_| ()),
-                Err(e) => {
-                    let _ = tx.rollback().await;
-                    // Lost the lease: stop; the new holder covers the window again.
-                    return Err(e);
+    let pool = usize::try_from(store.max_connections()).unwrap_or(1).max(1);
+    let concurrency = options.concurrency.clamp(1, pool);
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.min(tenants.len()) {
+        let (store, tenants, next, stop) =
+            (store.clone(), tenants.clone(), next.clone(), stop.clone());
+        let token = lease.fencing_token;
+        workers.spawn(
+            async move {
+                let mut part = TickReport::default();
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(&id) = tenants.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    match run_tenant(&store, id, from, now, token, started).await {
+                        Ok(counts) => part.add_tenant(&counts),
+                        Err(TenantFailure::Tenant(e)) => {
+                            tracing::warn!(tenant = %id.0, error = %e, "scheduler: tenant failed; its window is covered again next tick");
+                            part.failed_tenants += 1;
+                        }
+                        Err(TenantFailure::LeaseLost(e)) => {
+                            stop.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    }
                 }
-            },
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
+                Ok(part)
             }
-        };
-        match result {
-            Ok(()) => {
-                report.tenants += 1;
-                report.items += counts.items;
-                report.new_reminders += counts.new_reminders;
-                report.skipped += counts.skipped;
-                report.duplicates += counts.duplicates;
-                report.retired += counts.retired;
+            .instrument(tracing::Span::current()),
+        );
+    }
+    let mut lost = None;
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(Ok(part)) => report.merge(&part),
+            Ok(Err(e)) => {
+                lost.get_or_insert(e);
             }
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => {
-                tracing::warn!(tenant = %t.id.0, error = %e, "scheduler: tenant failed; its window is covered again next tick");
-                report.failed_tenants += 1;
+                lost.get_or_insert(StoreError::Invalid(format!(
+                    "a scheduler task was cancelled: {e}"
+                )));
             }
         }
+    }
+    if let Some(e) = lost {
+        // Lost the lease: the new holder covers the window again.
+        return Err(e);
     }
     // An explicit window (tests) may leave a gap after `scheduled_until`: the recorded instant
     // moves only after a tick of the recorded window.
@@ -180,6 +258,46 @@ pub async fn tick(
     Ok(report)
 }
 
+/// Why a tenant's part of a tick did not commit.
+enum TenantFailure {
+    /// The tenant's own failure: counted, and its window covered again next tick.
+    Tenant(StoreError),
+    /// The lease is no longer held: the whole tick stops.
+    LeaseLost(StoreError),
+}
+
+/// One tenant's part of a tick, in its own transaction: its counts once committed.
+async fn run_tenant(
+    store: &Store,
+    id: TenantId,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+    fencing_token: i64,
+    started: Instant,
+) -> Result<TickReport, TenantFailure> {
+    let mut tx = store
+        .tenant_tx(TenantScope::new(id))
+        .await
+        .map_err(TenantFailure::Tenant)?;
+    let mut counts = TickReport::default();
+    if let Err(e) = schedule_tenant(&mut tx, from, now, &mut counts).await {
+        let _ = tx.rollback().await;
+        return Err(TenantFailure::Tenant(e));
+    }
+    // The fence, just before committing: the clock of the caller, moved on by the time the
+    // tick has taken, so that a tick paused past its lease cannot commit.
+    let fence_at = now + TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
+    if let Err(e) = tx
+        .hold_scheduler_lease(LEASE_NAME, fencing_token, fence_at)
+        .await
+    {
+        let _ = tx.rollback().await;
+        return Err(TenantFailure::LeaseLost(e));
+    }
+    tx.commit().await.map_err(TenantFailure::Tenant)?;
+    Ok(counts)
+}
+
 /// The tenant's part of a tick, in its transaction (see the module doc).
 async fn schedule_tenant(
     tx: &mut TenantTx,
@@ -188,14 +306,15 @@ async fn schedule_tenant(
     counts: &mut TickReport,
 ) -> Result<(), StoreError> {
     let tenant_id = tx.scope().tenant_id().0;
-    let zone = tx
-        .reminder_settings()
-        .await?
-        .map_or_else(|| "UTC".to_owned(), |s| s.time_zone);
-    let tz = parse_time_zone(&zone).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let policies = tx.reminder_policies().await?;
+    // Every policy carries the tenant's zone (its settings', `UTC` without them).
+    let zone = policies
+        .first()
+        .map_or("UTC", |(p, _)| p.time_zone.as_str());
+    let tz = parse_time_zone(zone).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let today = now.with_timezone(&tz).date_naive();
     let mut schedules: HashMap<DueKind, Schedule> = HashMap::new();
-    for (policy, _) in tx.reminder_policies().await? {
+    for (policy, _) in &policies {
         match policy.check() {
             Ok(s) => {
                 schedules.insert(policy.kind, s);
@@ -207,8 +326,10 @@ async fn schedule_tenant(
     }
     let items = tx.due_items(today).await?;
     counts.items = items.len() as u64;
-    // The due dates each (subject, kind) has now, unresolved items only.
+    // The due dates each (subject, kind) has now, unresolved items only; and the occurrences
+    // to write (item, occurrence, status), written together below.
     let mut current: HashMap<(&str, uuid::Uuid, &str), Vec<NaiveDate>> = HashMap::new();
+    let mut writes: Vec<(&TrackedDue, Occurrence, ReminderStatus)> = Vec::new();
     for item in &items {
         if !item.resolved {
             current
@@ -220,27 +341,33 @@ async fn schedule_tenant(
             continue;
         };
         let caught = catch_up(&item.item(tenant_id), schedule, from, now);
-        for o in &caught.skipped {
-            if tx
-                .insert_reminder(o, item.subject_type, ReminderStatus::Skipped)
-                .await?
-            {
-                counts.skipped += 1;
-            } else {
-                counts.duplicates += 1;
-            }
+        for o in caught.skipped {
+            writes.push((item, o, ReminderStatus::Skipped));
         }
         if let Some(o) = caught.send {
-            if tx
-                .insert_reminder(&o, item.subject_type, ReminderStatus::Queued)
-                .await?
-            {
-                tx.queue_event(event(tenant_id, item, &o, schedule)).await?;
+            writes.push((item, o, ReminderStatus::Queued));
+        }
+    }
+    let rows: Vec<_> = writes
+        .iter()
+        .map(|(item, o, status)| (o, item.subject_type, *status))
+        .collect();
+    let new = tx.insert_reminders(&rows).await?;
+    let mut events = Vec::new();
+    for ((item, o, status), new) in writes.iter().zip(new) {
+        match (status, new) {
+            (_, false) => counts.duplicates += 1,
+            (ReminderStatus::Skipped, true) => counts.skipped += 1,
+            (_, true) => {
+                if let Some(schedule) = schedules.get(&item.kind) {
+                    events.push(event(tenant_id, item, o, schedule));
+                }
                 counts.new_reminders += 1;
-            } else {
-                counts.duplicates += 1;
             }
         }
+    }
+    if !events.is_empty() {
+        tx.queue_events(events).await?;
     }
     // Retirement: unsent reminders whose (subject, kind) has no unresolved item with their due
     // date any more.

@@ -20,7 +20,7 @@ use grc_domain::tenancy::{Email, Name, Slug, TenantKind};
 use grc_store::entity::vendors::{certificate, certificate_decision};
 use grc_store::testing::{PgTestDb, audited_commit, sqlite_store};
 use grc_store::{NewTenant, Store, TenantScope};
-use grc_worker::scheduler::{LEASE_TTL, TOPIC, TickReport, tick};
+use grc_worker::scheduler::{LEASE_TTL, TOPIC, TickOptions, TickReport, tick, tick_with};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
@@ -472,13 +472,67 @@ async fn race_and_isolation(store: &Store) {
     );
 }
 
+/// Several tenants scheduled at once (`tick_with`, 4 at a time; on SQLite the pool's one
+/// connection makes it one at a time): each tenant's 30-day reminder is written once, in its
+/// own tenant, with its one event, exactly as one at a time; the same window again writes
+/// nothing. Tenant `i`'s certificate expires on 2026-04-08 + i days, so its 30-day reminder is
+/// sent on 2026-03-09 + i days at 09:00 UTC: a window over the six days holds all six (each is
+/// the only occurrence of its item there: the 7-day ones come from 2026-04-01 on).
+async fn concurrent_tenants(store: &Store) {
+    let mut tenants = Vec::new();
+    for i in 0..6i64 {
+        let a = tenant(store, &format!("many-{i}"), "UTC").await;
+        let expires = day("2026-04-08") + TimeDelta::days(i);
+        let decided = expires - TimeDelta::days(3 * 365);
+        let c = cert(
+            store,
+            a,
+            &decided.format("%Y-%m-%d").to_string(),
+            &expires.format("%Y-%m-%d").to_string(),
+        )
+        .await;
+        tenants.push((a, c, expires));
+    }
+    let options = TickOptions { concurrency: 4 };
+    let (from, now) = (at("2026-03-09T00:00:00Z"), at("2026-03-15T00:00:00Z"));
+    let r = tick_with(store, HOLDER, now, Some(from), &options)
+        .await
+        .unwrap();
+    assert!(r.complete());
+    assert_eq!((r.tenants, r.failed_tenants), (6, 0));
+    assert_eq!(counts(&r), (6, 0, 0, 0));
+    for (i, (a, c, expires)) in tenants.iter().enumerate() {
+        let send = (*expires - TimeDelta::days(30))
+            .and_hms_opt(9, 0, 0)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            expiry_reminders(store, *a, *c).await,
+            vec![(*expires, "lead-30".to_owned(), send, "queued".to_owned())],
+            "tenant {i}"
+        );
+        assert_eq!(events(store, *a).await, 1, "tenant {i}");
+        // No other tenant's certificate has reminders in this tenant.
+        for (j, (_, other, _)) in tenants.iter().enumerate() {
+            if i != j {
+                assert!(expiry_reminders(store, *a, *other).await.is_empty());
+            }
+        }
+    }
+    let r = tick_with(store, HOLDER, now, Some(from), &options)
+        .await
+        .unwrap();
+    assert_eq!((r.tenants, r.failed_tenants), (6, 0));
+    assert_eq!(counts(&r), (0, 0, 6, 0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backends
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_on_sqlite() {
-    for scenario in 0..5 {
+    for scenario in 0..6 {
         // A file, not `:memory:`, so that the pool's connections and the race share one
         // database.
         let (store, dir) = sqlite_store("grc-worker-sched").await;
@@ -487,7 +541,8 @@ async fn scheduler_on_sqlite() {
             1 => leap_day(&store).await,
             2 => first_tick(&store).await,
             3 => long_outage(&store).await,
-            _ => race_and_isolation(&store).await,
+            4 => race_and_isolation(&store).await,
+            _ => concurrent_tenants(&store).await,
         }
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
@@ -498,7 +553,7 @@ async fn scheduler_on_sqlite() {
 /// role that cannot bypass row-level security.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_on_postgres() {
-    for scenario in 0..5 {
+    for scenario in 0..6 {
         let db = PgTestDb::create("grc_worker_test_owner", "grc_worker_test_app", "grc_wk_").await;
         let store = db.app_store().await;
         match scenario {
@@ -506,7 +561,8 @@ async fn scheduler_on_postgres() {
             1 => leap_day(&store).await,
             2 => first_tick(&store).await,
             3 => long_outage(&store).await,
-            _ => race_and_isolation(&store).await,
+            4 => race_and_isolation(&store).await,
+            _ => concurrent_tenants(&store).await,
         }
         drop(store);
         db.drop().await;

@@ -32,15 +32,9 @@
 //!
 //! Not tracked: breach-notification deadlines (no incidents table yet).
 
-use crate::entity::audits::{internal_audit, management_review, nonconformity, review_action};
-use crate::entity::evidence::evidence;
-use crate::entity::isms::risk;
-use crate::entity::records::{document, training_assignment, training_course};
+use super::isms::sql;
 use crate::entity::reminders::reminder;
-use crate::entity::sharing::share_grant;
-use crate::entity::vendors::{
-    attestation, baa, certificate, certificate_audit, certificate_decision, vendor_policy,
-};
+use crate::entity::vendors::{certificate, certificate_audit, certificate_decision};
 use crate::{StoreError, TenantTx};
 use chrono::{DateTime, NaiveDate, Utc};
 use grc_domain::DomainError;
@@ -48,7 +42,10 @@ use grc_domain::certification::{
     self as cdom, AttestationFacts, AttestationPolicy, CertDueKind, CertificateStatus, Edition,
 };
 use grc_domain::reminders::{DueItem, DueKind};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult,
+    Statement,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -96,6 +93,48 @@ fn count(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(0)
 }
 
+fn audit_of(
+    kind: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    majors: i32,
+) -> Result<cdom::CertAudit, DomainError> {
+    Ok(cdom::CertAudit {
+        kind: cdom::CertAuditKind::parse(kind)
+            .ok_or_else(|| DomainError::invalid("kind", "unknown stored audit kind"))?,
+        start,
+        end,
+        major_findings: count(majors),
+    })
+}
+
+fn decision_of(
+    kind: &str,
+    on: NaiveDate,
+    expires: Option<NaiveDate>,
+) -> Result<cdom::CertDecision, DomainError> {
+    Ok(cdom::CertDecision {
+        kind: cdom::CertDecisionKind::parse(kind)
+            .ok_or_else(|| DomainError::invalid("kind", "unknown stored decision kind"))?,
+        on,
+        expires,
+    })
+}
+
+/// The lifecycle of a certificate of `standard` and `edition` (as stored) with its history.
+fn lifecycle_of(
+    standard: &str,
+    edition: &str,
+    audits: &[cdom::CertAudit],
+    decisions: &[cdom::CertDecision],
+) -> Result<cdom::Certificate, DomainError> {
+    let standard = cdom::Standard::parse(standard)
+        .ok_or_else(|| DomainError::invalid("standard", "unknown standard"))?;
+    let edition = Edition::parse(edition)
+        .ok_or_else(|| DomainError::invalid("edition", "unknown edition"))?;
+    cdom::Certificate::new(standard, edition, audits, decisions)
+}
+
 /// A certificate's stored history as the domain's lifecycle (`Certificate::new` validates it):
 /// the one mapping from rows, used by the API and the scheduler alike.
 pub fn certificate_lifecycle(
@@ -103,82 +142,351 @@ pub fn certificate_lifecycle(
     audits: &[certificate_audit::Model],
     decisions: &[certificate_decision::Model],
 ) -> Result<cdom::Certificate, DomainError> {
-    let standard = cdom::Standard::parse(&row.standard)
-        .ok_or_else(|| DomainError::invalid("standard", "unknown standard"))?;
-    let edition = Edition::parse(&row.edition)
-        .ok_or_else(|| DomainError::invalid("edition", "unknown edition"))?;
     let audits = audits
         .iter()
-        .map(|a| {
-            Ok(cdom::CertAudit {
-                kind: cdom::CertAuditKind::parse(&a.kind)
-                    .ok_or_else(|| DomainError::invalid("kind", "unknown stored audit kind"))?,
-                start: a.start_date,
-                end: a.end_date,
-                major_findings: count(a.major_findings),
-            })
-        })
+        .map(|a| audit_of(&a.kind, a.start_date, a.end_date, a.major_findings))
         .collect::<Result<Vec<_>, DomainError>>()?;
     let decisions = decisions
         .iter()
-        .map(|d| {
-            Ok(cdom::CertDecision {
-                kind: cdom::CertDecisionKind::parse(&d.kind)
-                    .ok_or_else(|| DomainError::invalid("kind", "unknown stored decision kind"))?,
-                on: d.decided_on,
-                expires: d.expires_on,
-            })
-        })
+        .map(|d| decision_of(&d.kind, d.decided_on, d.expires_on))
         .collect::<Result<Vec<_>, DomainError>>()?;
-    cdom::Certificate::new(standard, edition, &audits, &decisions)
+    lifecycle_of(&row.standard, &row.edition, &audits, &decisions)
 }
 
-/// The attestation policy of a stored vendor policy row (the default without one); a stored
-/// value out of range falls back to the default, as in the API.
-fn attestation_policy(row: Option<&vendor_policy::Model>) -> AttestationPolicy {
+/// The attestation policy of a stored vendor policy's four periods, in months (the default
+/// without a stored policy); a stored value out of range falls back to the default, as in the
+/// API.
+fn attestation_policy(row: Option<[i32; 4]>) -> AttestationPolicy {
     let d = AttestationPolicy::default();
     let months = |v: i32, default: u32| u32::try_from(v).unwrap_or(default);
     match row {
         None => d,
-        Some(r) => AttestationPolicy {
-            soc2_current_months: months(r.soc2_current_months, d.soc2_current_months),
-            soc2_bridge_max_months: months(r.soc2_bridge_max_months, d.soc2_bridge_max_months),
-            pen_test_months: months(r.pen_test_months, d.pen_test_months),
-            questionnaire_months: months(r.questionnaire_months, d.questionnaire_months),
+        Some([soc2, bridge, pen_test, questionnaire]) => AttestationPolicy {
+            soc2_current_months: months(soc2, d.soc2_current_months),
+            soc2_bridge_max_months: months(bridge, d.soc2_bridge_max_months),
+            pen_test_months: months(pen_test, d.pen_test_months),
+            questionnaire_months: months(questionnaire, d.questionnaire_months),
         },
     }
 }
 
-fn attestation_facts(a: &attestation::Model) -> Option<AttestationFacts> {
-    Some(AttestationFacts {
-        kind: cdom::AttestationKind::parse(&a.kind)?,
-        issued_on: a.issued_on,
-        expires_on: a.expires_on,
-        edition: match a.edition.as_deref() {
-            Some(e) => Some(Edition::parse(e)?),
-            None => None,
-        },
-        period_start: a.period_start,
-        period_end: a.period_end,
-        opinion: match a.opinion.as_deref() {
-            Some(o) => Some(cdom::Opinion::parse(o)?),
-            None => None,
-        },
-        bridge_through: a.bridge_through,
-        interim_submitted_on: a.interim_submitted_on,
-        hitrust_bridge_on: a.hitrust_bridge_on,
-        suspended_on: a.suspended_on,
-        withdrawn_on: a.withdrawn_on,
-    })
+/// The columns of an attestation the due items need (the first columns of
+/// [`ATTESTATIONS_SQL`]).
+#[derive(Debug)]
+struct AttestationRow {
+    id: Uuid,
+    title: String,
+    kind: String,
+    issued_on: NaiveDate,
+    expires_on: Option<NaiveDate>,
+    edition: Option<String>,
+    period_start: Option<NaiveDate>,
+    period_end: Option<NaiveDate>,
+    opinion: Option<String>,
+    bridge_through: Option<NaiveDate>,
+    interim_submitted_on: Option<NaiveDate>,
+    hitrust_bridge_on: Option<NaiveDate>,
+    suspended_on: Option<NaiveDate>,
+    withdrawn_on: Option<NaiveDate>,
+}
+
+impl AttestationRow {
+    fn facts(&self) -> Option<AttestationFacts> {
+        Some(AttestationFacts {
+            kind: cdom::AttestationKind::parse(&self.kind)?,
+            issued_on: self.issued_on,
+            expires_on: self.expires_on,
+            edition: match self.edition.as_deref() {
+                Some(e) => Some(Edition::parse(e)?),
+                None => None,
+            },
+            period_start: self.period_start,
+            period_end: self.period_end,
+            opinion: match self.opinion.as_deref() {
+                Some(o) => Some(cdom::Opinion::parse(o)?),
+                None => None,
+            },
+            bridge_through: self.bridge_through,
+            interim_submitted_on: self.interim_submitted_on,
+            hitrust_bridge_on: self.hitrust_bridge_on,
+            suspended_on: self.suspended_on,
+            withdrawn_on: self.withdrawn_on,
+        })
+    }
+}
+
+/// The tenant's attestations, each with the tenant's vendor policy periods (null without a
+/// stored policy): one statement.
+const ATTESTATIONS_SQL: &str = "\
+SELECT a.id, a.title, a.kind, a.issued_on, a.expires_on, a.edition, a.period_start, a.period_end,
+       a.opinion, a.bridge_through, a.interim_submitted_on, a.hitrust_bridge_on, a.suspended_on,
+       a.withdrawn_on, p.soc2_current_months, p.soc2_bridge_max_months, p.pen_test_months,
+       p.questionnaire_months
+  FROM attestations a
+  LEFT JOIN vendor_policies p ON p.tenant_id = a.tenant_id
+  WHERE a.tenant_id = $1";
+
+/// The tenant's certificates and their history, in one statement: a row per certificate
+/// (`certificate`: id, standard, edition, number, owner), per audit (`audit`: certificate,
+/// kind, start, end, major findings) and per decision (`decision`: certificate, kind, date,
+/// printed expiry). `{uuid}` and `{date}` as in [`SIMPLE_DUE_SQL`].
+const CERTIFICATES_SQL: &str = "\
+SELECT 'certificate' AS what, id AS certificate_id, standard AS kind, edition, certificate_number,
+       owner_id, CAST(NULL AS {date}) AS d1, CAST(NULL AS {date}) AS d2,
+       CAST(NULL AS integer) AS majors
+  FROM certificates WHERE tenant_id = $1
+UNION ALL
+SELECT 'audit', certificate_id, kind, CAST(NULL AS text), CAST(NULL AS text),
+       CAST(NULL AS {uuid}), start_date, end_date, major_findings
+  FROM certificate_audits WHERE tenant_id = $1
+UNION ALL
+SELECT 'decision', certificate_id, kind, CAST(NULL AS text), CAST(NULL AS text),
+       CAST(NULL AS {uuid}), decided_on, expires_on, CAST(NULL AS integer)
+  FROM certificate_decisions WHERE tenant_id = $1";
+
+/// A stored certificate with its history, as read by [`CERTIFICATES_SQL`]: the history as the
+/// domain's audits and decisions, or the first stored kind the domain does not know.
+#[derive(Debug)]
+struct CertificateRows {
+    id: Uuid,
+    standard: String,
+    edition: String,
+    number: String,
+    owner_id: Option<Uuid>,
+    audits: Result<Vec<cdom::CertAudit>, DomainError>,
+    decisions: Result<Vec<cdom::CertDecision>, DomainError>,
+}
+
+/// One row of [`SIMPLE_DUE_SQL`]: a source row's identity, title and the raw columns its items
+/// and their resolution come from (which column is which depends on `source`; the rules are in
+/// [`TenantTx::due_items`]).
+#[derive(Debug)]
+struct SimpleDueRow {
+    source: String,
+    id: Uuid,
+    title: Option<String>,
+    /// A document's kind, a risk's reference, a status, a grant's artifact kind.
+    extra: Option<String>,
+    owner_id: Option<Uuid>,
+    /// The due date (a BAA's end).
+    d1: Option<NaiveDate>,
+    /// A BAA's review date; the date an action or a training assignment was done.
+    d2: Option<NaiveDate>,
+    /// A BAA's termination date.
+    d3: Option<NaiveDate>,
+    /// A share grant's expiry.
+    t1: Option<DateTime<Utc>>,
+    /// When evidence was archived or a grant revoked.
+    t2: Option<DateTime<Utc>>,
+}
+
+/// The due-date sources without a rule of their own (BAAs, documents, risks, evidence,
+/// nonconformities, management review actions, internal audits, management reviews, training
+/// assignments, share grants this tenant made), in one statement: one `SELECT` per table,
+/// each with the tenant's predicate (row-level security also admits a grantee's rows), joined
+/// with `UNION ALL`. The columns: source, id, title, extra, owner, d1, d2, d3, t1, t2 (see
+/// [`SimpleDueRow`]). `{uuid}`, `{date}` and `{ts}` are the backend's types of the typed nulls
+/// (PostgreSQL types a `UNION` column from its first branches).
+const SIMPLE_DUE_SQL: &str = "\
+SELECT 'baa' AS source, id, title, CAST(NULL AS text) AS extra, CAST(NULL AS {uuid}) AS owner_id,
+       ends_on AS d1, review_on AS d2, terminated_on AS d3, CAST(NULL AS {ts}) AS t1,
+       CAST(NULL AS {ts}) AS t2
+  FROM baas WHERE tenant_id = $1 AND (ends_on IS NOT NULL OR review_on IS NOT NULL)
+UNION ALL
+SELECT 'document', id, title, kind, owner_id, next_review_date, CAST(NULL AS {date}),
+       CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM documents WHERE tenant_id = $1 AND next_review_date IS NOT NULL
+UNION ALL
+SELECT 'risk', id, title, ref, owner_id, review_date, CAST(NULL AS {date}),
+       CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM risks WHERE tenant_id = $1 AND review_date IS NOT NULL
+UNION ALL
+SELECT 'evidence', id, title, CAST(NULL AS text), uploader_id, expires_on, CAST(NULL AS {date}),
+       CAST(NULL AS {date}), CAST(NULL AS {ts}), archived_at
+  FROM evidence WHERE tenant_id = $1 AND expires_on IS NOT NULL
+UNION ALL
+SELECT 'nonconformity', id, title, status, owner_id, due_date, CAST(NULL AS {date}),
+       CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM nonconformities WHERE tenant_id = $1 AND due_date IS NOT NULL
+UNION ALL
+SELECT 'review-action', id, title, CAST(NULL AS text), owner_id, due_date, done_on,
+       CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM management_review_actions WHERE tenant_id = $1 AND due_date IS NOT NULL
+UNION ALL
+SELECT 'internal-audit', id, title, status, lead_auditor_id, planned_start, CAST(NULL AS {date}),
+       CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM internal_audits WHERE tenant_id = $1
+UNION ALL
+SELECT 'management-review', id, CAST(NULL AS text), status, chair_id, held_on,
+       CAST(NULL AS {date}), CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM management_reviews WHERE tenant_id = $1
+UNION ALL
+SELECT 'training', a.id, c.title, CAST(NULL AS text), a.user_id, a.due_date, a.completed_on,
+       CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM training_assignments a
+  LEFT JOIN training_courses c ON c.tenant_id = a.tenant_id AND c.id = a.course_id
+  WHERE a.tenant_id = $1
+UNION ALL
+SELECT 'share-grant', id, CAST(NULL AS text), artifact_kind, CAST(NULL AS {uuid}),
+       CAST(NULL AS {date}), CAST(NULL AS {date}), CAST(NULL AS {date}), expires_at, revoked_at
+  FROM share_grants WHERE tenant_id = $1 AND expires_at IS NOT NULL";
+
+impl TenantTx {
+    /// The rows of `query` (one of this module's, with its typed nulls and `$1` for this
+    /// tenant) in this tenant: one statement.
+    async fn due_rows(&self, query: &str) -> Result<Vec<QueryResult>, StoreError> {
+        let backend = self.tx.get_database_backend();
+        let (uuid, date, ts) = match backend {
+            DbBackend::Postgres => ("uuid", "date", "timestamptz"),
+            _ => ("blob", "text", "text"),
+        };
+        let text = query
+            .replace("{uuid}", uuid)
+            .replace("{date}", date)
+            .replace("{ts}", ts);
+        Ok(self
+            .tx
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql(backend, &text),
+                [self.tenant_uuid().into()],
+            ))
+            .await?)
+    }
+
+    /// The tenant's certificates with their history ([`CERTIFICATES_SQL`]), in the order
+    /// stored.
+    async fn certificate_rows(&self) -> Result<Vec<CertificateRows>, StoreError> {
+        let mut certs: Vec<CertificateRows> = Vec::new();
+        let mut audits: HashMap<Uuid, Vec<Result<cdom::CertAudit, DomainError>>> = HashMap::new();
+        let mut decisions: HashMap<Uuid, Vec<Result<cdom::CertDecision, DomainError>>> =
+            HashMap::new();
+        for r in self.due_rows(CERTIFICATES_SQL).await? {
+            let what: String = r.try_get_by_index(0)?;
+            let cert: Uuid = r.try_get_by_index(1)?;
+            let kind: String = r.try_get_by_index(2)?;
+            match what.as_str() {
+                "certificate" => certs.push(CertificateRows {
+                    id: cert,
+                    standard: kind,
+                    edition: r.try_get_by_index::<Option<String>>(3)?.unwrap_or_default(),
+                    number: r.try_get_by_index::<Option<String>>(4)?.unwrap_or_default(),
+                    owner_id: r.try_get_by_index(5)?,
+                    audits: Ok(Vec::new()),
+                    decisions: Ok(Vec::new()),
+                }),
+                "audit" => {
+                    let start: Option<NaiveDate> = r.try_get_by_index(6)?;
+                    let end: Option<NaiveDate> = r.try_get_by_index(7)?;
+                    let majors: Option<i32> = r.try_get_by_index(8)?;
+                    let audit = match (start, end) {
+                        (Some(start), Some(end)) => {
+                            audit_of(&kind, start, end, majors.unwrap_or_default())
+                        }
+                        _ => Err(DomainError::invalid("start", "an audit without dates")),
+                    };
+                    audits.entry(cert).or_default().push(audit);
+                }
+                _ => {
+                    let on: Option<NaiveDate> = r.try_get_by_index(6)?;
+                    let expires: Option<NaiveDate> = r.try_get_by_index(7)?;
+                    let decision = match on {
+                        Some(on) => decision_of(&kind, on, expires),
+                        None => Err(DomainError::invalid("on", "a decision without a date")),
+                    };
+                    decisions.entry(cert).or_default().push(decision);
+                }
+            }
+        }
+        for c in &mut certs {
+            c.audits = audits
+                .remove(&c.id)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            c.decisions = decisions
+                .remove(&c.id)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+        }
+        Ok(certs)
+    }
+
+    /// The tenant's attestations ([`ATTESTATIONS_SQL`]), each with the vendor policy's four
+    /// periods when the tenant stored one.
+    async fn attestation_rows(
+        &self,
+    ) -> Result<Vec<(AttestationRow, Option<[i32; 4]>)>, StoreError> {
+        self.due_rows(ATTESTATIONS_SQL)
+            .await?
+            .iter()
+            .map(|r| {
+                let periods: [Option<i32>; 4] = [
+                    r.try_get_by_index(14)?,
+                    r.try_get_by_index(15)?,
+                    r.try_get_by_index(16)?,
+                    r.try_get_by_index(17)?,
+                ];
+                let periods = match periods {
+                    [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+                    _ => None,
+                };
+                Ok((
+                    AttestationRow {
+                        id: r.try_get_by_index(0)?,
+                        title: r.try_get_by_index(1)?,
+                        kind: r.try_get_by_index(2)?,
+                        issued_on: r.try_get_by_index(3)?,
+                        expires_on: r.try_get_by_index(4)?,
+                        edition: r.try_get_by_index(5)?,
+                        period_start: r.try_get_by_index(6)?,
+                        period_end: r.try_get_by_index(7)?,
+                        opinion: r.try_get_by_index(8)?,
+                        bridge_through: r.try_get_by_index(9)?,
+                        interim_submitted_on: r.try_get_by_index(10)?,
+                        hitrust_bridge_on: r.try_get_by_index(11)?,
+                        suspended_on: r.try_get_by_index(12)?,
+                        withdrawn_on: r.try_get_by_index(13)?,
+                    },
+                    periods,
+                ))
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The rows of [`SIMPLE_DUE_SQL`] for this tenant: one statement.
+    async fn simple_due_rows(&self) -> Result<Vec<SimpleDueRow>, StoreError> {
+        self.due_rows(SIMPLE_DUE_SQL)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(SimpleDueRow {
+                    source: r.try_get_by_index(0)?,
+                    id: r.try_get_by_index(1)?,
+                    title: r.try_get_by_index(2)?,
+                    extra: r.try_get_by_index(3)?,
+                    owner_id: r.try_get_by_index(4)?,
+                    d1: r.try_get_by_index(5)?,
+                    d2: r.try_get_by_index(6)?,
+                    d3: r.try_get_by_index(7)?,
+                    t1: r.try_get_by_index(8)?,
+                    t2: r.try_get_by_index(9)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()
+            .map_err(StoreError::from)
+    }
 }
 
 impl TenantTx {
     /// Every tracked due item of the tenant as of `today` (see the module doc for what is
     /// tracked and when an item counts as resolved), ordered by due date, kind and subject.
-    /// A constant number of statements (one per source table), whatever the number of rows.
+    /// Three statements, whatever the number of rows: the certificates with their audits and
+    /// decisions, the attestations with the vendor policy, and every other source.
     /// A certificate whose stored history the lifecycle rules refuse is left out (and logged).
     pub async fn due_items(&self, today: NaiveDate) -> Result<Vec<TrackedDue>, StoreError> {
-        let t = self.tenant_uuid();
         let mut out = Vec::new();
         let mut push = |subject_type: &'static str,
                         subject_id: Uuid,
@@ -199,314 +507,228 @@ impl TenantTx {
         };
 
         // ---- certificates: expiry, surveillance, recertification ----
-        let certs = certificate::Entity::find()
-            .filter(certificate::Column::TenantId.eq(t))
-            .all(&self.tx)
-            .await?;
-        if !certs.is_empty() {
-            let mut audits: HashMap<Uuid, Vec<certificate_audit::Model>> = HashMap::new();
-            for a in certificate_audit::Entity::find()
-                .filter(certificate_audit::Column::TenantId.eq(t))
-                .all(&self.tx)
-                .await?
-            {
-                audits.entry(a.certificate_id).or_default().push(a);
-            }
-            let mut decisions: HashMap<Uuid, Vec<certificate_decision::Model>> = HashMap::new();
-            for d in certificate_decision::Entity::find()
-                .filter(certificate_decision::Column::TenantId.eq(t))
-                .all(&self.tx)
-                .await?
-            {
-                decisions.entry(d.certificate_id).or_default().push(d);
-            }
-            for c in &certs {
-                let life = match certificate_lifecycle(
-                    c,
-                    audits.get(&c.id).map_or(&[], Vec::as_slice),
-                    decisions.get(&c.id).map_or(&[], Vec::as_slice),
-                ) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::error!(certificate = %c.id, error = %e, "stored certificate history fails the lifecycle rules; not tracked");
-                        continue;
-                    }
-                };
-                let title = format!(
-                    "{} certificate {}",
-                    grc_domain::certification::Standard::parse(&c.standard)
-                        .map_or(c.standard.as_str(), |st| st.label()),
-                    c.certificate_number
-                );
-                let state = life.status_on(today);
-                let tracked = match state.status {
-                    CertificateStatus::Active | CertificateStatus::Suspended => true,
-                    CertificateStatus::Expired => {
-                        state.restorable_until.is_some_and(|r| r >= today)
-                    }
-                    _ => false,
-                };
-                if tracked && let Some(until) = state.valid_until {
-                    push(
-                        "Certificate",
-                        c.id,
-                        DueKind::CertificateExpiry,
-                        until,
-                        &title,
-                        c.owner_id,
-                        false,
-                    );
+        for c in self.certificate_rows().await? {
+            let life = match (c.audits, c.decisions) {
+                (Ok(audits), Ok(decisions)) => {
+                    lifecycle_of(&c.standard, &c.edition, &audits, &decisions)
                 }
-                for d in life.due_events(today) {
-                    let kind = match d.kind {
-                        CertDueKind::FirstSurveillance | CertDueKind::AnnualSurveillance => {
-                            DueKind::SurveillanceAudit
-                        }
-                        CertDueKind::Recertification => DueKind::RecertificationAudit,
-                        _ => continue,
-                    };
-                    push("Certificate", c.id, kind, d.due, &title, c.owner_id, false);
-                }
-            }
-        }
-
-        // ---- attestations and BAAs ----
-        let atts = attestation::Entity::find()
-            .filter(attestation::Column::TenantId.eq(t))
-            .all(&self.tx)
-            .await?;
-        if !atts.is_empty() {
-            let vp = vendor_policy::Entity::find()
-                .filter(vendor_policy::Column::TenantId.eq(t))
-                .one(&self.tx)
-                .await?;
-            let policy = attestation_policy(vp.as_ref());
-            for a in &atts {
-                let withdrawn = a.withdrawn_on.is_some_and(|w| w <= today);
-                if let Some(f) = attestation_facts(a)
-                    && let Some(until) = f.state_on(&policy, today).valid_until
-                {
-                    push(
-                        "Attestation",
-                        a.id,
-                        DueKind::AttestationExpiry,
-                        until,
-                        &a.title,
-                        None,
-                        withdrawn,
-                    );
-                }
-                if let Some(b) = a.bridge_through {
-                    push(
-                        "Attestation",
-                        a.id,
-                        DueKind::BridgeLetterEnd,
-                        b,
-                        &a.title,
-                        None,
-                        withdrawn,
-                    );
-                }
-            }
-        }
-        for b in baa::Entity::find()
-            .filter(baa::Column::TenantId.eq(t))
-            .all(&self.tx)
-            .await?
-        {
-            let terminated = b.terminated_on.is_some_and(|d| d <= today);
-            if let Some(end) = b.ends_on {
-                push(
-                    "Baa",
-                    b.id,
-                    DueKind::BaaEnd,
-                    end,
-                    &b.title,
-                    None,
-                    terminated,
-                );
-            }
-            if let Some(review) = b.review_on {
-                push(
-                    "Baa",
-                    b.id,
-                    DueKind::BaaReview,
-                    review,
-                    &b.title,
-                    None,
-                    terminated,
-                );
-            }
-        }
-
-        // ---- documents, risks, evidence ----
-        for d in document::Entity::find()
-            .filter(document::Column::TenantId.eq(t))
-            .filter(document::Column::NextReviewDate.is_not_null())
-            .all(&self.tx)
-            .await?
-        {
-            let kind = if d.kind == "policy" {
-                DueKind::PolicyReview
-            } else {
-                DueKind::DocumentReview
+                (Err(e), _) | (_, Err(e)) => Err(e),
             };
-            if let Some(on) = d.next_review_date {
-                push("Document", d.id, kind, on, &d.title, d.owner_id, false);
-            }
-        }
-        for r in risk::Entity::find()
-            .filter(risk::Column::TenantId.eq(t))
-            .filter(risk::Column::ReviewDate.is_not_null())
-            .all(&self.tx)
-            .await?
-        {
-            if let Some(on) = r.review_date {
-                let title = format!("{} {}", r.reference, r.title);
+            let life = match life {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(certificate = %c.id, error = %e, "stored certificate history fails the lifecycle rules; not tracked");
+                    continue;
+                }
+            };
+            let title = format!(
+                "{} certificate {}",
+                grc_domain::certification::Standard::parse(&c.standard)
+                    .map_or(c.standard.as_str(), |st| st.label()),
+                c.number
+            );
+            let state = life.status_on(today);
+            let tracked = match state.status {
+                CertificateStatus::Active | CertificateStatus::Suspended => true,
+                CertificateStatus::Expired => state.restorable_until.is_some_and(|r| r >= today),
+                _ => false,
+            };
+            if tracked && let Some(until) = state.valid_until {
                 push(
-                    "Risk",
-                    r.id,
-                    DueKind::RiskReview,
-                    on,
+                    "Certificate",
+                    c.id,
+                    DueKind::CertificateExpiry,
+                    until,
                     &title,
-                    r.owner_id,
+                    c.owner_id,
                     false,
                 );
             }
-        }
-        for e in evidence::Entity::find()
-            .filter(evidence::Column::TenantId.eq(t))
-            .filter(evidence::Column::ExpiresOn.is_not_null())
-            .all(&self.tx)
-            .await?
-        {
-            if let Some(on) = e.expires_on {
-                push(
-                    "Evidence",
-                    e.id,
-                    DueKind::EvidenceExpiry,
-                    on,
-                    &e.title,
-                    e.uploader_id,
-                    e.archived_at.is_some(),
-                );
+            for d in life.due_events(today) {
+                let kind = match d.kind {
+                    CertDueKind::FirstSurveillance | CertDueKind::AnnualSurveillance => {
+                        DueKind::SurveillanceAudit
+                    }
+                    CertDueKind::Recertification => DueKind::RecertificationAudit,
+                    _ => continue,
+                };
+                push("Certificate", c.id, kind, d.due, &title, c.owner_id, false);
             }
         }
 
-        // ---- corrective actions, internal audits, management reviews ----
-        for n in nonconformity::Entity::find()
-            .filter(nonconformity::Column::TenantId.eq(t))
-            .filter(nonconformity::Column::DueDate.is_not_null())
-            .all(&self.tx)
-            .await?
-        {
-            if let Some(on) = n.due_date {
+        // ---- attestations ----
+        for (a, periods) in self.attestation_rows().await? {
+            let policy = attestation_policy(periods);
+            let withdrawn = a.withdrawn_on.is_some_and(|w| w <= today);
+            if let Some(f) = a.facts()
+                && let Some(until) = f.state_on(&policy, today).valid_until
+            {
                 push(
-                    "Nonconformity",
-                    n.id,
-                    DueKind::CorrectiveActionDue,
-                    on,
-                    &n.title,
-                    n.owner_id,
-                    n.status == "closed",
-                );
-            }
-        }
-        for a in review_action::Entity::find()
-            .filter(review_action::Column::TenantId.eq(t))
-            .filter(review_action::Column::DueDate.is_not_null())
-            .all(&self.tx)
-            .await?
-        {
-            if let Some(on) = a.due_date {
-                push(
-                    "ManagementReviewAction",
+                    "Attestation",
                     a.id,
-                    DueKind::CorrectiveActionDue,
-                    on,
+                    DueKind::AttestationExpiry,
+                    until,
                     &a.title,
-                    a.owner_id,
-                    a.done_on.is_some(),
-                );
-            }
-        }
-        for a in internal_audit::Entity::find()
-            .filter(internal_audit::Column::TenantId.eq(t))
-            .all(&self.tx)
-            .await?
-        {
-            push(
-                "InternalAudit",
-                a.id,
-                DueKind::InternalAuditDue,
-                a.planned_start,
-                &a.title,
-                a.lead_auditor_id,
-                a.status != "planned",
-            );
-        }
-        for m in management_review::Entity::find()
-            .filter(management_review::Column::TenantId.eq(t))
-            .all(&self.tx)
-            .await?
-        {
-            let title = format!("Management review of {}", m.held_on.format("%Y-%m-%d"));
-            push(
-                "ManagementReview",
-                m.id,
-                DueKind::ManagementReviewDue,
-                m.held_on,
-                &title,
-                m.chair_id,
-                m.status == "completed",
-            );
-        }
-
-        // ---- training ----
-        let assignments = training_assignment::Entity::find()
-            .filter(training_assignment::Column::TenantId.eq(t))
-            .all(&self.tx)
-            .await?;
-        if !assignments.is_empty() {
-            let courses: HashMap<Uuid, String> = training_course::Entity::find()
-                .filter(training_course::Column::TenantId.eq(t))
-                .all(&self.tx)
-                .await?
-                .into_iter()
-                .map(|c| (c.id, c.title))
-                .collect();
-            for a in &assignments {
-                let title = courses.get(&a.course_id).map_or("Training", String::as_str);
-                push(
-                    "TrainingAssignment",
-                    a.id,
-                    DueKind::TrainingDue,
-                    a.due_date,
-                    title,
-                    Some(a.user_id),
-                    a.completed_on.is_some(),
-                );
-            }
-        }
-
-        // ---- share grants this tenant made ----
-        for g in share_grant::Entity::find()
-            .filter(share_grant::Column::TenantId.eq(t))
-            .filter(share_grant::Column::ExpiresAt.is_not_null())
-            .all(&self.tx)
-            .await?
-        {
-            if let Some(at) = g.expires_at {
-                let title = format!("Share of {}", g.artifact_kind);
-                push(
-                    "ShareGrant",
-                    g.id,
-                    DueKind::ShareGrantExpiry,
-                    at.date_naive(),
-                    &title,
                     None,
-                    g.revoked_at.is_some(),
+                    withdrawn,
                 );
+            }
+            if let Some(b) = a.bridge_through {
+                push(
+                    "Attestation",
+                    a.id,
+                    DueKind::BridgeLetterEnd,
+                    b,
+                    &a.title,
+                    None,
+                    withdrawn,
+                );
+            }
+        }
+
+        // ---- every source without a rule of its own, in one statement ----
+        for r in self.simple_due_rows().await? {
+            let title = r.title.as_deref().unwrap_or_default();
+            match r.source.as_str() {
+                "baa" => {
+                    let terminated = r.d3.is_some_and(|d| d <= today);
+                    if let Some(end) = r.d1 {
+                        push("Baa", r.id, DueKind::BaaEnd, end, title, None, terminated);
+                    }
+                    if let Some(review) = r.d2 {
+                        push(
+                            "Baa",
+                            r.id,
+                            DueKind::BaaReview,
+                            review,
+                            title,
+                            None,
+                            terminated,
+                        );
+                    }
+                }
+                "document" => {
+                    let kind = if r.extra.as_deref() == Some("policy") {
+                        DueKind::PolicyReview
+                    } else {
+                        DueKind::DocumentReview
+                    };
+                    if let Some(on) = r.d1 {
+                        push("Document", r.id, kind, on, title, r.owner_id, false);
+                    }
+                }
+                "risk" => {
+                    if let Some(on) = r.d1 {
+                        let title = format!("{} {}", r.extra.as_deref().unwrap_or_default(), title);
+                        push(
+                            "Risk",
+                            r.id,
+                            DueKind::RiskReview,
+                            on,
+                            &title,
+                            r.owner_id,
+                            false,
+                        );
+                    }
+                }
+                "evidence" => {
+                    if let Some(on) = r.d1 {
+                        push(
+                            "Evidence",
+                            r.id,
+                            DueKind::EvidenceExpiry,
+                            on,
+                            title,
+                            r.owner_id,
+                            r.t2.is_some(),
+                        );
+                    }
+                }
+                "nonconformity" => {
+                    if let Some(on) = r.d1 {
+                        push(
+                            "Nonconformity",
+                            r.id,
+                            DueKind::CorrectiveActionDue,
+                            on,
+                            title,
+                            r.owner_id,
+                            r.extra.as_deref() == Some("closed"),
+                        );
+                    }
+                }
+                "review-action" => {
+                    if let Some(on) = r.d1 {
+                        push(
+                            "ManagementReviewAction",
+                            r.id,
+                            DueKind::CorrectiveActionDue,
+                            on,
+                            title,
+                            r.owner_id,
+                            r.d2.is_some(),
+                        );
+                    }
+                }
+                "internal-audit" => {
+                    if let Some(on) = r.d1 {
+                        push(
+                            "InternalAudit",
+                            r.id,
+                            DueKind::InternalAuditDue,
+                            on,
+                            title,
+                            r.owner_id,
+                            r.extra.as_deref() != Some("planned"),
+                        );
+                    }
+                }
+                "management-review" => {
+                    if let Some(on) = r.d1 {
+                        let title = format!("Management review of {}", on.format("%Y-%m-%d"));
+                        push(
+                            "ManagementReview",
+                            r.id,
+                            DueKind::ManagementReviewDue,
+                            on,
+                            &title,
+                            r.owner_id,
+                            r.extra.as_deref() == Some("completed"),
+                        );
+                    }
+                }
+                "training" => {
+                    if let Some(on) = r.d1 {
+                        push(
+                            "TrainingAssignment",
+                            r.id,
+                            DueKind::TrainingDue,
+                            on,
+                            r.title.as_deref().unwrap_or("Training"),
+                            r.owner_id,
+                            r.d2.is_some(),
+                        );
+                    }
+                }
+                "share-grant" => {
+                    if let Some(at) = r.t1 {
+                        let title = format!("Share of {}", r.extra.as_deref().unwrap_or_default());
+                        push(
+                            "ShareGrant",
+                            r.id,
+                            DueKind::ShareGrantExpiry,
+                            at.date_naive(),
+                            &title,
+                            None,
+                            r.t2.is_some(),
+                        );
+                    }
+                }
+                other => {
+                    return Err(StoreError::Invalid(format!(
+                        "due items: unknown source {other:?}"
+                    )));
+                }
             }
         }
 

@@ -30,15 +30,21 @@ use rand::RngCore;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Statement,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QueryTrait,
+    Statement,
 };
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 fn now() -> DateTime<Utc> {
     grc_domain::audit::truncate_to_micros(Utc::now())
 }
+
+/// The most rows one batched `INSERT` writes: 12 parameters a reminder, well within
+/// PostgreSQL's 65,535 and SQLite's 32,766 bound parameters.
+const BATCH_ROWS: usize = 500;
 
 fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     grc_domain::audit::truncate_to_micros(t)
@@ -363,13 +369,32 @@ impl TenantTx {
     }
 
     /// The policy in force for every kind (see [`TenantTx::reminder_policy`]), in
-    /// `DueKind::ALL` order: two statements.
+    /// `DueKind::ALL` order: one statement (the settings joined with the stored policies).
     pub async fn reminder_policies(&self) -> Result<Vec<(ReminderPolicy, bool)>, StoreError> {
-        let settings = self.reminder_settings().await?;
-        let mut rows = reminder_policy::Entity::find()
-            .filter(reminder_policy::Column::TenantId.eq(self.tenant_uuid()))
-            .all(&self.tx)
+        let backend = self.backend_of();
+        let uuid = if backend == DbBackend::Postgres {
+            "uuid"
+        } else {
+            "blob"
+        };
+        let joined = self
+            .tx
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql(backend, &POLICIES_SQL.replace("{uuid}", uuid)),
+                [self.tenant_uuid().into()],
+            ))
             .await?;
+        let mut settings = None;
+        let mut rows = Vec::new();
+        for row in &joined {
+            if settings.is_none() && row.try_get::<Option<Uuid>>("s_", "tenant_id")?.is_some() {
+                settings = Some(reminder_settings::Model::from_query_result(row, "s_")?);
+            }
+            if row.try_get::<Option<Uuid>>("p_", "tenant_id")?.is_some() {
+                rows.push(reminder_policy::Model::from_query_result(row, "p_")?);
+            }
+        }
         DueKind::ALL
             .iter()
             .map(|&kind| {
@@ -605,6 +630,75 @@ impl TenantTx {
         Ok(n == 1)
     }
 
+    /// [`TenantTx::insert_reminder`] for many occurrences at once: `INSERT ... ON CONFLICT DO
+    /// NOTHING RETURNING id`, one statement per 500 reminders. For each input, in
+    /// order, whether it was new; an occurrence given twice is new at most the first time.
+    pub async fn insert_reminders(
+        &mut self,
+        reminders: &[(&Occurrence, &str, ReminderStatus)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let tenant = self.tenant_uuid();
+        let created_at = now();
+        let mut first: HashMap<Uuid, usize> = HashMap::new();
+        let mut rows = Vec::new();
+        for (i, (occurrence, subject_type, status)) in reminders.iter().enumerate() {
+            if occurrence.tenant_id != tenant {
+                return Err(StoreError::Invalid(format!(
+                    "the occurrence is of tenant {}, not of the transaction's",
+                    occurrence.tenant_id
+                )));
+            }
+            if *status == ReminderStatus::Retired {
+                return Err(StoreError::Invalid(
+                    "a reminder is not written retired".into(),
+                ));
+            }
+            let id = occurrence.idempotency_uuid();
+            if first.contains_key(&id) {
+                continue;
+            }
+            first.insert(id, i);
+            rows.push(reminder::Model {
+                tenant_id: tenant,
+                id,
+                idempotency_key: occurrence.idempotency_key(),
+                subject_type: (*subject_type).to_owned(),
+                subject_id: occurrence.subject_id,
+                kind: occurrence.kind.as_str().to_owned(),
+                due_on: occurrence.due_on,
+                lead: occurrence.step.key(),
+                send_at: micros(occurrence.send_at),
+                status: status.as_str().to_owned(),
+                retired_reason: None,
+                created_at,
+            });
+        }
+        let mut new = vec![false; reminders.len()];
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let mut insert = reminder::Entity::insert_many(
+                chunk
+                    .iter()
+                    .cloned()
+                    .map(IntoActiveModel::into_active_model),
+            )
+            .on_conflict(
+                OnConflict::columns([reminder::Column::TenantId, reminder::Column::IdempotencyKey])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .into_query();
+            insert.returning_col(reminder::Column::Id);
+            let backend = self.backend_of();
+            for row in self.tx.query_all_raw(backend.build(&insert)).await? {
+                let id: Uuid = row.try_get_by_index(0)?;
+                if let Some(&i) = first.get(&id) {
+                    new[i] = true;
+                }
+            }
+        }
+        Ok(new)
+    }
+
     /// One reminder of this tenant.
     pub async fn reminder(&self, id: Uuid) -> Result<Option<reminder::Model>, StoreError> {
         Ok(reminder::Entity::find()
@@ -748,6 +842,65 @@ impl TenantTx {
             .exec_without_returning(&self.tx)
             .await?;
         Ok((n == 1).then_some(id))
+    }
+
+    /// [`TenantTx::queue_event`] for many events at once, one statement per 500:
+    /// for each input, in order, the new row's id, or `None` when its key was queued before
+    /// (or earlier in the same input).
+    pub async fn queue_events(
+        &mut self,
+        events: Vec<PeerEvent>,
+    ) -> Result<Vec<Option<Uuid>>, StoreError> {
+        let me = self.tenant_uuid();
+        let created_at = now();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut rows: Vec<(usize, outbox_event::Model)> = Vec::new();
+        let n = events.len();
+        for (i, e) in events.into_iter().enumerate() {
+            if !seen.insert(e.dedupe_key.clone()) {
+                continue;
+            }
+            rows.push((
+                i,
+                outbox_event::Model {
+                    tenant_id: me,
+                    id: Uuid::now_v7(),
+                    topic: e.topic,
+                    source_tenant_id: me,
+                    subject_type: e.subject_type,
+                    subject_id: e.subject_id,
+                    payload: e.payload.to_string(),
+                    dedupe_key: e.dedupe_key,
+                    created_at,
+                    relayed_at: None,
+                },
+            ));
+        }
+        let mut out = vec![None; n];
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let index: HashMap<Uuid, usize> = chunk.iter().map(|(i, m)| (m.id, *i)).collect();
+            let mut insert = outbox_event::Entity::insert_many(
+                chunk.iter().map(|(_, m)| m.clone().into_active_model()),
+            )
+            .on_conflict(
+                OnConflict::columns([
+                    outbox_event::Column::TenantId,
+                    outbox_event::Column::DedupeKey,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .into_query();
+            insert.returning_col(outbox_event::Column::Id);
+            let backend = self.backend_of();
+            for row in self.tx.query_all_raw(backend.build(&insert)).await? {
+                let id: Uuid = row.try_get_by_index(0)?;
+                if let Some(&i) = index.get(&id) {
+                    out[i] = Some(id);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// One outbox event of this tenant.
@@ -1385,6 +1538,19 @@ impl TenantTx {
         Ok(())
     }
 }
+
+/// The tenant's settings (columns `s_*`) and stored policies (`p_*`): a row per stored policy,
+/// or one row without a policy; the settings' columns are null when the tenant has none.
+const POLICIES_SQL: &str = "\
+SELECT s.tenant_id AS s_tenant_id, s.time_zone AS s_time_zone, s.send_hour AS s_send_hour,
+       s.send_minute AS s_send_minute, s.updated_by AS s_updated_by, s.updated_at AS s_updated_at,
+       p.tenant_id AS p_tenant_id, p.kind AS p_kind, p.enabled AS p_enabled,
+       p.lead_days AS p_lead_days, p.overdue_every_days AS p_overdue_every_days,
+       p.channels AS p_channels, p.recipients AS p_recipients, p.escalation AS p_escalation,
+       p.updated_by AS p_updated_by, p.updated_at AS p_updated_at
+  FROM (SELECT CAST($1 AS {uuid}) AS tenant_id) t
+  LEFT JOIN reminder_settings s ON s.tenant_id = t.tenant_id
+  LEFT JOIN reminder_policies p ON p.tenant_id = t.tenant_id";
 
 /// The policy of `kind` from its stored row (or the default), in the tenant's zone and hour.
 fn policy_of(
