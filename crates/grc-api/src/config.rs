@@ -38,6 +38,9 @@ fn default_leeway() -> u64 {
 fn default_time_scale() -> f64 {
     1.0
 }
+fn default_delivery_concurrency() -> usize {
+    64
+}
 fn default_smtp_from() -> String {
     "grc <noreply@localhost>".into()
 }
@@ -143,6 +146,10 @@ pub struct Settings {
     /// drills and tests shrink it so that a run of retries takes seconds.
     #[serde(default = "default_time_scale")]
     pub delivery_time_scale: f64,
+    /// `GRC_DELIVERY_CONCURRENCY`: delivery attempts a worker (or the embedded loop) has in
+    /// flight at most.
+    #[serde(default = "default_delivery_concurrency")]
+    pub delivery_concurrency: usize,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: export traces over OTLP/gRPC when set.
     #[serde(default)]
     pub otel_endpoint: Option<String>,
@@ -282,6 +289,11 @@ impl Settings {
             return err("GRC_DATABASE_POOL_SIZE must be between 1 and 1000".into());
         }
         for (name, v, max) in [
+            (
+                "GRC_DELIVERY_CONCURRENCY",
+                self.delivery_concurrency,
+                10_000,
+            ),
             ("GRC_MAX_QUERY_DEPTH", self.max_query_depth, 1000),
             (
                 "GRC_MAX_QUERY_COMPLEXITY",

@@ -643,7 +643,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The delivery loop's settings from the configuration (`GRC_SMTP_URL`, `GRC_SMTP_FROM`).
+/// The delivery loop's settings from the configuration (`GRC_SMTP_URL`, `GRC_SMTP_FROM`,
+/// `GRC_DELIVERY_CONCURRENCY`, `GRC_DELIVERY_TIME_SCALE`).
 /// A malformed relay URL or sender stops the command at start, not at the first e-mail.
 fn delivery_config(settings: &Settings) -> anyhow::Result<grc_worker::DeliveryConfig> {
     use secrecy::ExposeSecret;
@@ -653,6 +654,7 @@ fn delivery_config(settings: &Settings) -> anyhow::Result<grc_worker::DeliveryCo
             .as_ref()
             .map(|u| u.expose_secret().to_owned()),
         smtp_from: settings.smtp_from.clone(),
+        concurrency: settings.delivery_concurrency,
         ..grc_worker::DeliveryConfig::default()
     }
     .with_time_scale(settings.delivery_time_scale);
