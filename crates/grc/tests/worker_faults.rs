@@ -373,7 +373,7 @@ async fn nothing_is_lost_through_kills_and_outages() {
     sigkill(&mut redis_server);
     let redis_down = Instant::now();
     let (mut b1, metrics_b1) = worker(&env, &dir.join("b1.log"));
-    let (mut b2, _) = worker(&env, &dir.join("b2.log"));
+    let (mut b2, metrics_b2) = worker(&env, &dir.join("b2.log"));
     // 5. Meanwhile the database refuses connections for 10 s and drops the open ones.
     let admin_url = std::env::var("GRC_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -472,21 +472,30 @@ async fn nothing_is_lost_through_kills_and_outages() {
         .await,
         CERTS as i64
     );
-    // The worker's metrics.
-    let text = reqwest::get(metrics_b1.as_str())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for series in [
-        "grc_delivery_attempts_total{",
-        "grc_delivery_queue_depth ",
-        "grc_delivery_queue_lag_seconds ",
-        "grc_delivery_stream_pending ",
-    ] {
-        assert!(text.contains(series), "{series} missing from:\n{text}");
+    // The workers' metrics: each has the queue's gauges; the attempts are counted by whichever
+    // of the two made them.
+    let mut texts = Vec::new();
+    for url in [&metrics_b1, &metrics_b2] {
+        let text = reqwest::get(url.as_str())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for series in [
+            "grc_delivery_queue_depth ",
+            "grc_delivery_queue_lag_seconds ",
+            "grc_delivery_stream_pending ",
+        ] {
+            assert!(text.contains(series), "{series} missing from:\n{text}");
+        }
+        texts.push(text);
     }
+    assert!(
+        texts.iter().any(|t| t
+            .contains("grc_delivery_attempts_total{channel=\"webhook\",outcome=\"delivered\"}")),
+        "no delivered webhook attempt counted: {texts:?}"
+    );
 
     // Clean stops.
     for w in [&mut b1, &mut b2] {
