@@ -1148,11 +1148,162 @@ async fn batches(store: &Store, a: TenantScope, b: TenantScope) {
     tx.rollback().await.unwrap();
 }
 
+/// The worker's batched fan-out writes (deliver.rs `fan_out_events`): deliveries in multi-row
+/// inserts that skip existing keys, events marked relayed once, reminders looked up by id, an
+/// endpoint's failure run ended without touching a healthy row; none of it reaches another
+/// tenant.
+async fn batch_fan_out(store: &Store) {
+    let (a, _) = tenant(store, "reminders-fan-a").await;
+    let (b, _) = tenant(store, "reminders-fan-b").await;
+    let subject = Uuid::now_v7();
+    let o = occurrence(a, subject, "2029-05-31", 30);
+    let mut tx = store.tenant_tx(a).await.unwrap();
+    assert!(
+        tx.insert_reminder(&o, "Certificate", ReminderStatus::Queued)
+            .await
+            .unwrap()
+    );
+    let event = |key: &str| PeerEvent {
+        topic: "reminder.due".into(),
+        subject_type: "Certificate".into(),
+        subject_id: subject.to_string(),
+        payload: serde_json::json!({"key": key}),
+        dedupe_key: key.to_owned(),
+    };
+    let ids: Vec<Uuid> = tx
+        .queue_events(vec![event("fan-1"), event("fan-2"), event("fan-3")])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    // 1,200 deliveries: three statements of at most 500 rows; one key written before. Due in
+    // 2099, so that the scans of the later steps do not meet them.
+    let due = at("2099-05-01T09:00:00Z");
+    let many: Vec<NewDelivery> = (0..1200)
+        .map(|i| email_delivery(&o, &format!("user{i}@example.com"), due))
+        .collect();
+    assert!(tx.insert_delivery(&many[700]).await.unwrap().1);
+    assert_eq!(tx.add_deliveries(&many).await.unwrap(), 1199);
+    assert_eq!(tx.add_deliveries(&many).await.unwrap(), 0);
+    assert_eq!(tx.add_deliveries(&[]).await.unwrap(), 0);
+    let stored = tx
+        .deliveries_page(
+            &DeliveryFilter {
+                reminder_id: Some(o.idempotency_uuid()),
+                ..DeliveryFilter::default()
+            },
+            &first(2000),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(stored.len(), 1200);
+    assert!(
+        stored.iter().all(|d| d.status == "pending"
+            && d.next_attempt_at == Some(due)
+            && d.channel == "email")
+    );
+    // The reminder looked up among unknown ids.
+    let stranger = Uuid::now_v7();
+    assert_eq!(
+        tx.existing_reminder_ids(&[o.idempotency_uuid(), stranger])
+            .await
+            .unwrap(),
+        [o.idempotency_uuid()].into_iter().collect()
+    );
+    // Events: marked once; the unrelayed among them shrink.
+    let marked = tx.mark_outbox_events_relayed(&ids[..2], due).await.unwrap();
+    assert_eq!(marked.len(), 2);
+    assert!(
+        tx.mark_outbox_events_relayed(&ids[..2], due)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let left: Vec<Uuid> = tx
+        .unrelayed_outbox_events_in(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(left, vec![ids[2]]);
+    // An endpoint's failure run: nothing to end on a healthy one; a run ended once.
+    let now = at("2029-05-01T09:00:00Z");
+    let ep = tx
+        .insert_webhook_endpoint(webhook_endpoint::Model {
+            tenant_id: Uuid::nil(),
+            id: Uuid::now_v7(),
+            url: "https://hooks.example.com/fan".into(),
+            description: String::new(),
+            event_types: "[]".into(),
+            enabled: true,
+            disabled_reason: None,
+            disabled_at: None,
+            consecutive_failures: 0,
+            first_failure_at: None,
+            created_by: "user:test".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    assert!(!tx.clear_endpoint_failures(ep.id).await.unwrap());
+    let failing = EndpointHealth {
+        consecutive_failures: 3,
+        failing_since: Some(now),
+    };
+    assert!(
+        tx.record_endpoint_health(ep.id, failing, None)
+            .await
+            .unwrap()
+    );
+    audited_commit(tx, "batch_fan_out").await;
+    // Tenant b sees none of it and changes none of it.
+    let mut tb = store.tenant_tx(b).await.unwrap();
+    assert!(
+        tb.unrelayed_outbox_events_in(&ids)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        tb.existing_reminder_ids(&[o.idempotency_uuid()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        tb.mark_outbox_events_relayed(&ids, due)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!tb.clear_endpoint_failures(ep.id).await.unwrap());
+    tb.commit().await.unwrap();
+    let mut tx = store.tenant_tx(a).await.unwrap();
+    assert_eq!(tx.unrelayed_outbox_events_in(&ids).await.unwrap().len(), 1);
+    let row = tx.webhook_endpoint(ep.id).await.unwrap().unwrap();
+    assert_eq!(row.consecutive_failures, 3);
+    assert!(tx.clear_endpoint_failures(ep.id).await.unwrap());
+    assert!(!tx.clear_endpoint_failures(ep.id).await.unwrap());
+    let row = tx.webhook_endpoint(ep.id).await.unwrap().unwrap();
+    assert_eq!((row.consecutive_failures, row.first_failure_at), (0, None));
+    // The last event relayed too (the later steps scan the outbox).
+    assert_eq!(
+        tx.mark_outbox_events_relayed(&ids, due).await.unwrap(),
+        vec![ids[2]]
+    );
+    tx.commit().await.unwrap();
+}
+
 async fn exercise(store: &Store) -> (TenantScope, TenantScope, Uuid) {
     let (a, a_owner) = tenant(store, "reminders-a").await;
     let (b, _) = tenant(store, "reminders-b").await;
     idempotency(store, a, a_owner).await;
     batches(store, a, b).await;
+    batch_fan_out(store).await;
     concurrent_insert(store, a).await;
     retire(store, a).await;
     attempts(store, a).await;
@@ -1299,7 +1450,7 @@ async fn rls(pg: &Pg, store: &Store, a: TenantScope, b: TenantScope, a_owner: Uu
     }
     let due = count(
         &one,
-        "SELECT count(*) FROM grc_due_deliveries('2100-01-01T00:00:00Z', 1000)",
+        "SELECT count(*) FROM grc_due_deliveries('2100-01-01T00:00:00Z', 100000)",
     )
     .await;
     let expected = count(

@@ -4,7 +4,7 @@
 //! **Fan-out.** An unrelayed outbox event of a tenant becomes its deliveries in one tenant
 //! transaction, then is marked relayed in the same transaction: a crash before the commit
 //! leaves the event unrelayed and nothing written; a crash after it leaves the deliveries, and
-//! fanning out again writes none twice (`insert_delivery` is idempotent by delivery key,
+//! fanning out again writes none twice (`add_deliveries` is idempotent by delivery key,
 //! `{event key}:{channel}:{target}`, the shape of `reminders::delivery_key`).
 //!
 //! - `reminder.due` (written by the scheduler) names its policy's `recipients` and `channels`
@@ -22,7 +22,11 @@
 //! endpoint whose event types match the topic (an empty list matches all; an entry ending in
 //! `.*` matches a prefix); in-app to each recipient member.
 //!
-//! **Delivery.** [`run_embedded`] wakes every second: it fans out new events, then takes the
+//! Events are fanned out per tenant in chunks of [`FAN_OUT_CHUNK`], one transaction each, with
+//! [`FAN_OUT_PARALLEL`] transactions at once (at most half the pool).
+//!
+//! **Delivery.** [`run_embedded`] runs rounds every second, or back to back while a round
+//! finds a full batch: it fans out new events, then takes the
 //! due deliveries (`Store::due_deliveries`), each in its own tenant transaction with
 //! `lease_delivery` (of two workers one gets it), sends it with at most
 //! [`DeliveryConfig::concurrency`] in flight, and records the attempt with
@@ -51,7 +55,7 @@ use grc_store::{
     AttemptRecord, AuditEntry, DeliveryStatus, MemberRecord, NewDelivery, NotificationPing,
     PageRequest, Store, StoreError, TenantScope, TenantTx,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, watch};
@@ -131,7 +135,7 @@ pub struct DeliveryConfig {
     pub http_timeout: Duration,
     /// How long a taken delivery stays with its worker before another may take it.
     pub lease: Duration,
-    /// Outbox events fanned out per wake-up.
+    /// Outbox events fanned out, and due deliveries taken, per round.
     pub batch: u32,
 }
 
@@ -145,7 +149,7 @@ impl Default for DeliveryConfig {
             poll_interval: Duration::from_secs(1),
             http_timeout: webhook::TIMEOUT,
             lease: Duration::from_secs(60),
-            batch: 100,
+            batch: 1_000,
         }
     }
 }
@@ -288,30 +292,35 @@ fn role_matches(role: RecipientRole, member: Role) -> bool {
     role.tenant_role() == Some(member)
 }
 
-/// Fans out one outbox event of `tenant` at `now` (see the module doc).
-pub async fn fan_out(
-    store: &Store,
-    tenant: TenantId,
-    event_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<FanOut, StoreError> {
-    let mut tx = store.tenant_tx(TenantScope::new(tenant)).await?;
-    let Some(row) = tx.outbox_event(event_id).await? else {
-        return Ok(FanOut::default());
-    };
-    if row.relayed_at.is_some() {
-        return Ok(FanOut::default());
-    }
-    let event = EventMessage::from_row(&row);
-    let policy = if event.topic == REMINDER_DUE {
-        ReminderDue::from_payload(&event.payload)
-    } else {
-        share_event_policy()
-    };
-    let members = all_members(&tx).await?;
+/// What fanning out a batch of one tenant's events wrote ([`fan_out_events`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FanOutBatch {
+    /// Events this call marked relayed.
+    pub relayed: usize,
+    /// Deliveries written.
+    pub created: u64,
+    /// Deliveries that existed already.
+    pub existing: u64,
+}
+
+/// Outbox events of one tenant fanned out in one transaction ([`relay_outbox`]): the
+/// transaction's statements are the same for 1 event or 50 (the members and endpoints read
+/// once, the deliveries written in multi-row inserts), and 50 keeps a transaction short.
+pub const FAN_OUT_CHUNK: usize = 50;
+
+/// Fan-out transactions run at once by [`relay_outbox`], each on its own pooled connection.
+pub const FAN_OUT_PARALLEL: usize = 8;
+
+/// The targets `policy` names for an event of `topic`: e-mail, then webhook, then in-app.
+fn targets_of(
+    policy: &ReminderDue,
+    topic: &str,
+    members: &[MemberRecord],
+    endpoints: &[webhook_endpoint::Model],
+) -> Vec<(Channel, DeliveryTarget, String)> {
     // The members the policy names: by role, the item's owner, by id.
     let mut users: BTreeSet<Uuid> = BTreeSet::new();
-    for m in &members {
+    for m in members {
         let by_role = policy
             .recipients
             .roles
@@ -343,9 +352,9 @@ pub async fn fan_out(
         }
     }
     if policy.channels.contains(&Channel::Webhook) {
-        for ep in tx.webhook_endpoints().await? {
+        for ep in endpoints {
             let types: Vec<String> = serde_json::from_str(&ep.event_types).unwrap_or_default();
-            if ep.enabled && endpoint_matches(&types, &event.topic) {
+            if ep.enabled && endpoint_matches(&types, topic) {
                 targets.push((
                     Channel::Webhook,
                     DeliveryTarget::Endpoint(ep.id),
@@ -359,53 +368,147 @@ pub async fn fan_out(
             targets.push((Channel::InApp, DeliveryTarget::User(*u), u.to_string()));
         }
     }
-    // The reminder row, when the payload names one that exists (the deliveries then show in
-    // its log).
-    let reminder_id = match event
+    targets
+}
+
+/// The reminder a `reminder.due` payload names, if any.
+fn payload_reminder(event: &EventMessage) -> Option<Uuid> {
+    event
         .payload
         .get("reminderId")
         .and_then(|v| v.as_str())
         .and_then(|s| Uuid::try_parse(s).ok())
-    {
-        Some(id) if tx.reminder(id).await?.is_some() => Some(id),
-        _ => None,
-    };
-    let mut out = FanOut::default();
-    for (channel, target, text) in targets {
-        let new = NewDelivery {
-            delivery_key: format!("{}:{}:{}", event.dedupe_key, channel.as_str(), target.key()),
-            outbox_event_id: Some(event.id),
-            reminder_id,
-            channel,
-            target: text,
-            due_at: now,
-        };
-        let (_, created) = tx.insert_delivery(&new).await?;
-        if created {
-            out.created += 1;
-        } else {
-            out.existing += 1;
-        }
-    }
-    out.relayed = tx.mark_outbox_relayed(event.id, now).await?;
-    tx.commit().await?;
-    Ok(out)
 }
 
-/// Fans out up to `limit` unrelayed events across tenants; the number fanned out. An event
-/// that fails is logged and left for the next round.
-pub async fn relay_outbox(store: &Store, limit: u32) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for (tenant, id) in store.unrelayed_outbox_events(limit).await? {
-        match fan_out(store, tenant, id, Utc::now()).await {
-            Ok(f) => {
-                n += usize::from(f.relayed);
-                tracing::debug!(%tenant, event = %id, created = f.created, "outbox event fanned out");
-            }
-            Err(e) => tracing::warn!(%tenant, event = %id, error = %e, "fan-out failed"),
+/// Fans out the unrelayed events among `event_ids` of `tenant` at `now`, in one transaction
+/// (see the module doc): their deliveries written, the events marked relayed.
+pub async fn fan_out_events(
+    store: &Store,
+    tenant: TenantId,
+    event_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<FanOutBatch, StoreError> {
+    let mut tx = store.tenant_tx(TenantScope::new(tenant)).await?;
+    let rows = tx.unrelayed_outbox_events_in(event_ids).await?;
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(FanOutBatch::default());
+    }
+    let events: Vec<(EventMessage, ReminderDue)> = rows
+        .iter()
+        .map(|row| {
+            let event = EventMessage::from_row(row);
+            let policy = if event.topic == REMINDER_DUE {
+                ReminderDue::from_payload(&event.payload)
+            } else {
+                share_event_policy()
+            };
+            (event, policy)
+        })
+        .collect();
+    let needs = |c: Channel| events.iter().any(|(_, p)| p.channels.contains(&c));
+    let members = if needs(Channel::Email) || needs(Channel::InApp) {
+        all_members(&tx).await?
+    } else {
+        Vec::new()
+    };
+    let endpoints = if needs(Channel::Webhook) {
+        tx.webhook_endpoints().await?
+    } else {
+        Vec::new()
+    };
+    // The reminder rows the payloads name that exist (their deliveries then show in their
+    // log).
+    let named: Vec<Uuid> = events
+        .iter()
+        .filter_map(|(e, _)| payload_reminder(e))
+        .collect();
+    let reminders = tx.existing_reminder_ids(&named).await?;
+    let mut new = Vec::new();
+    for (event, policy) in &events {
+        let reminder_id = payload_reminder(event).filter(|id| reminders.contains(id));
+        for (channel, target, text) in targets_of(policy, &event.topic, &members, &endpoints) {
+            new.push(NewDelivery {
+                delivery_key: format!("{}:{}:{}", event.dedupe_key, channel.as_str(), target.key()),
+                outbox_event_id: Some(event.id),
+                reminder_id,
+                channel,
+                target: text,
+                due_at: now,
+            });
         }
     }
-    Ok(n)
+    let created = tx.add_deliveries(&new).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let relayed = tx.mark_outbox_events_relayed(&ids, now).await?;
+    tx.commit().await?;
+    Ok(FanOutBatch {
+        relayed: relayed.len(),
+        created,
+        existing: u64::try_from(new.len())
+            .unwrap_or(u64::MAX)
+            .saturating_sub(created),
+    })
+}
+
+/// Fans out one outbox event of `tenant` at `now` (see the module doc).
+pub async fn fan_out(
+    store: &Store,
+    tenant: TenantId,
+    event_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<FanOut, StoreError> {
+    let b = fan_out_events(store, tenant, &[event_id], now).await?;
+    Ok(FanOut {
+        created: usize::try_from(b.created).unwrap_or(usize::MAX),
+        existing: usize::try_from(b.existing).unwrap_or(usize::MAX),
+        relayed: b.relayed > 0,
+    })
+}
+
+/// Fans out up to `limit` unrelayed events across tenants: per tenant in chunks of
+/// [`FAN_OUT_CHUNK`], [`FAN_OUT_PARALLEL`] chunks at once. The number fanned out. A chunk that
+/// fails is logged and left for the next round.
+pub async fn relay_outbox(store: &Store, limit: u32) -> Result<usize, StoreError> {
+    let mut by_tenant: BTreeMap<TenantId, Vec<Uuid>> = BTreeMap::new();
+    for (tenant, id) in store.unrelayed_outbox_events(limit).await? {
+        by_tenant.entry(tenant).or_default().push(id);
+    }
+    let mut chunks: Vec<(TenantId, Vec<Uuid>)> = Vec::new();
+    for (tenant, ids) in by_tenant {
+        chunks.extend(ids.chunks(FAN_OUT_CHUNK).map(|c| (tenant, c.to_vec())));
+    }
+    let parallel = FAN_OUT_PARALLEL
+        .min(usize::try_from(store.max_connections() / 2).unwrap_or(1))
+        .max(1);
+    let mut n = 0;
+    let mut tasks = JoinSet::new();
+    let mut chunks = chunks.into_iter();
+    loop {
+        while tasks.len() < parallel {
+            let Some((tenant, ids)) = chunks.next() else {
+                break;
+            };
+            let store = store.clone();
+            tasks.spawn(async move {
+                let r = fan_out_events(&store, tenant, &ids, Utc::now()).await;
+                (tenant, ids.len(), r)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            return Ok(n);
+        };
+        match joined {
+            Ok((tenant, _, Ok(b))) => {
+                n += b.relayed;
+                tracing::debug!(%tenant, relayed = b.relayed, created = b.created, "outbox events fanned out");
+            }
+            Ok((tenant, events, Err(e))) => {
+                tracing::warn!(%tenant, events, error = %e, "fan-out failed");
+            }
+            Err(e) => tracing::warn!(error = %e, "fan-out task failed"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,6 +785,11 @@ impl Deliverer {
         outcome: DeliveryOutcome,
         at: DateTime<Utc>,
     ) -> Result<Vec<NotificationPing>, StoreError> {
+        if outcome == DeliveryOutcome::Delivered {
+            // A success ends any failure run; a healthy endpoint's row is not written at all.
+            tx.clear_endpoint_failures(endpoint.id).await?;
+            return Ok(Vec::new());
+        }
         // The stored run as it is now (other attempts may have moved it since the lease).
         let Some(current) = tx.webhook_endpoint(endpoint.id).await? else {
             return Ok(Vec::new());
@@ -732,32 +840,41 @@ impl Deliverer {
         Ok(pings)
     }
 
-    /// One round: fan out new events, then attempt the due deliveries, at most
-    /// `concurrency` at a time. The number of attempts made.
+    /// One round: fan out new events, then attempt up to [`DeliveryConfig::batch`] due
+    /// deliveries, at most [`DeliveryConfig::concurrency`] in flight (it waits for a free slot
+    /// before each). Whether the round was full (a full batch of events or of deliveries: more
+    /// is likely waiting, and the loop goes again at once).
     pub async fn round(
         self: &Arc<Self>,
         permits: &Arc<Semaphore>,
         tasks: &mut JoinSet<()>,
-    ) -> usize {
-        if let Err(e) = relay_outbox(&self.store, self.config.batch).await {
-            tracing::warn!(error = %e, "outbox scan failed");
-        }
-        let free = u32::try_from(permits.available_permits()).unwrap_or(u32::MAX);
-        if free == 0 {
-            return 0;
-        }
-        let due = match self.store.due_deliveries(Utc::now(), free).await {
+        shutdown: &watch::Receiver<bool>,
+    ) -> bool {
+        let batch = self.config.batch.max(1);
+        let fanned = match relay_outbox(&self.store, batch).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox scan failed");
+                0
+            }
+        };
+        let due = match self.store.due_deliveries(Utc::now(), batch).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "due deliveries scan failed");
-                return 0;
+                return false;
             }
         };
         let n = due.len();
         for (tenant, id) in due {
+            // Told to stop: the rest stays due for the next worker.
+            if *shutdown.borrow() {
+                return false;
+            }
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
+            while tasks.try_join_next().is_some() {}
             let me = self.clone();
             tasks.spawn(async move {
                 if let Err(e) = me.deliver(tenant, id).await {
@@ -766,12 +883,14 @@ impl Deliverer {
                 drop(permit);
             });
         }
-        n
+        let batch = usize::try_from(batch).unwrap_or(usize::MAX);
+        fanned >= batch || n >= batch
     }
 }
 
-/// The embedded delivery loop (no Redis): every `poll_interval`, a [`Deliverer::round`], until
-/// `shutdown` turns true; then waits for the attempts in flight. Returns the rounds run.
+/// The embedded delivery loop (no Redis): a [`Deliverer::round`] every `poll_interval`, or at
+/// once after a full one, until `shutdown` turns true; then waits for the attempts in flight.
+/// Returns the rounds run.
 pub async fn run_embedded(
     store: Store,
     config: DeliveryConfig,
@@ -782,6 +901,9 @@ pub async fn run_embedded(
     run_embedded_with(me, shutdown).await
 }
 
+/// How often the queue gauges are refreshed at most (a count over the due index).
+const GAUGE_EVERY: Duration = Duration::from_secs(1);
+
 /// [`run_embedded`] with a deliverer built by the caller (with a [`NotifyHook`], say).
 pub async fn run_embedded_with(
     me: Arc<Deliverer>,
@@ -790,30 +912,39 @@ pub async fn run_embedded_with(
     let permits = Arc::new(Semaphore::new(me.config.concurrency.max(1)));
     let poll = me.config.poll_interval;
     let mut tasks = JoinSet::new();
-    let mut interval = tokio::time::interval(poll);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut rounds = 0u64;
+    let mut gauges_at: Option<Instant> = None;
     tracing::info!("embedded delivery loop started");
     loop {
-        tokio::select! {
-            _ = interval.tick() => {
-                rounds += 1;
-                me.round(&permits, &mut tasks).await;
-                // The queue gauges every fifth round (a count over the due index).
-                if rounds % 5 == 1 {
-                    me.metrics.refresh_backlog(&me.store).await;
-                }
-                while tasks.try_join_next().is_some() {}
+        if *shutdown.borrow() {
+            break;
+        }
+        rounds += 1;
+        let full = me.round(&permits, &mut tasks, &shutdown).await;
+        if gauges_at.is_none_or(|t| t.elapsed() >= GAUGE_EVERY) {
+            me.metrics.refresh_backlog(&me.store).await;
+            gauges_at = Some(Instant::now());
+        }
+        while tasks.try_join_next().is_some() {}
+        if full {
+            // More is waiting; but stop promptly when told to.
+            if shutdown.has_changed().is_err() {
+                break;
             }
+            continue;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(poll) => {}
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
-                    while tasks.join_next().await.is_some() {}
-                    tracing::info!(rounds, "embedded delivery loop stopping");
-                    return Ok(rounds);
+                    break;
                 }
             }
         }
     }
+    while tasks.join_next().await.is_some() {}
+    tracing::info!(rounds, "embedded delivery loop stopping");
+    Ok(rounds)
 }
 
 #[cfg(test)]

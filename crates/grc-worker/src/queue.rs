@@ -32,7 +32,7 @@
 //! sweep requeues every delivery whose mark lapsed. The database down: nothing is acknowledged
 //! or marked until it is back.
 
-use crate::deliver::{Deliverer, NotifyHook, relay_outbox};
+use crate::deliver::{Deliverer, FAN_OUT_PARALLEL, NotifyHook, relay_outbox};
 use crate::metrics::WorkerMetrics;
 use chrono::{TimeDelta, Utc};
 use grc_domain::ids::TenantId;
@@ -88,7 +88,7 @@ impl StreamConfig {
             claim_idle: Duration::from_secs(90),
             block: Duration::from_secs(1),
             max_len: 100_000,
-            sweep_batch: 500,
+            sweep_batch: 1_000,
         }
     }
 
@@ -389,25 +389,66 @@ pub async fn relay_round(
     for (tenant, id) in due {
         by_tenant.entry(tenant).or_default().push(id);
     }
-    for (tenant, ids) in by_tenant {
-        let mut tx = store.tenant_tx(TenantScope::new(tenant)).await?;
-        let marked = tx.mark_deliveries_queued(&ids, now, now + ttl).await?;
-        tx.commit().await?;
-        let entries: Vec<(TenantId, Uuid)> = marked.iter().map(|id| (tenant, *id)).collect();
-        if let Err(e) = stream.add(&entries).await {
-            tracing::warn!(%tenant, error = %e, "relay: adding to the stream failed; unmarking");
-            // Take the marks back so the next sweep tries again at once; failing that, they
-            // lapse after queue_ttl.
+    // Marked per tenant, FAN_OUT_PARALLEL tenants at once (each on its own connection).
+    let parallel = FAN_OUT_PARALLEL
+        .min(usize::try_from(store.max_connections() / 2).unwrap_or(1))
+        .max(1);
+    let mut pending = by_tenant.into_iter();
+    let mut tasks: JoinSet<(TenantId, Result<Vec<Uuid>, StoreError>)> = JoinSet::new();
+    let mut marked: Vec<(TenantId, Uuid)> = Vec::new();
+    let mut failed: Option<StoreError> = None;
+    loop {
+        while tasks.len() < parallel {
+            let Some((tenant, ids)) = pending.next() else {
+                break;
+            };
+            let store = store.clone();
+            tasks.spawn(async move {
+                let r = async {
+                    let mut tx = store.tenant_tx(TenantScope::new(tenant)).await?;
+                    let m = tx.mark_deliveries_queued(&ids, now, now + ttl).await?;
+                    tx.commit().await?;
+                    Ok(m)
+                }
+                .await;
+                (tenant, r)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok((tenant, Ok(ids))) => marked.extend(ids.into_iter().map(|id| (tenant, id))),
+            Ok((tenant, Err(e))) => {
+                tracing::warn!(%tenant, error = %e, "relay: marking deliveries queued failed");
+                failed.get_or_insert(e);
+            }
+            Err(e) => tracing::warn!(error = %e, "relay: marking task failed"),
+        }
+    }
+    if let Err(e) = stream.add(&marked).await {
+        tracing::warn!(error = %e, "relay: adding to the stream failed; unmarking");
+        // Take the marks back so the next sweep tries again at once; failing that, they lapse
+        // after queue_ttl.
+        let mut by_tenant: BTreeMap<TenantId, Vec<Uuid>> = BTreeMap::new();
+        for (tenant, id) in &marked {
+            by_tenant.entry(*tenant).or_default().push(*id);
+        }
+        for (tenant, ids) in by_tenant {
             if let Ok(mut tx) = store.tenant_tx(TenantScope::new(tenant)).await
-                && tx.unmark_deliveries_queued(&marked).await.is_ok()
+                && tx.unmark_deliveries_queued(&ids).await.is_ok()
             {
                 let _ = tx.commit().await;
             }
-            return Err(StoreError::Invalid(format!("stream unavailable: {e}")));
         }
-        round.queued += entries.len();
+        return Err(StoreError::Invalid(format!("stream unavailable: {e}")));
     }
-    Ok(round)
+    round.queued += marked.len();
+    match failed {
+        // What was marked is on the stream; the error still ends the round.
+        Some(e) if marked.is_empty() => Err(e),
+        _ => Ok(round),
+    }
 }
 
 /// Handles one entry: one attempt, then the acknowledgement unless the attempt could not be

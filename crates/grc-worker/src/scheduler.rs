@@ -117,7 +117,7 @@ impl TickReport {
 }
 
 /// The tenants scheduled at once by default (see [`TickOptions::concurrency`]).
-pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// How a tick runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub struct TickOptions {
     /// How many tenants are scheduled at once, each in its own transaction and so on its own
     /// pooled connection: keep it below the pool's size, so that the rest of the process (the
     /// delivery loop, the API when embedded) still gets connections during a tick. At least
-    /// one, at most the pool's size (so one on SQLite). Which tenant runs when does not
+    /// one, at most half the pool's size (so one on SQLite). Which tenant runs when does not
     /// matter: each tenant's writes are its own, and a tick is complete only once all have
     /// committed.
     pub concurrency: usize,
@@ -186,7 +186,7 @@ pub async fn tick_with(
         Arc::new(ptx.all_tenants().await?.into_iter().map(|t| t.id).collect());
     ptx.commit().await?;
     let pool = usize::try_from(store.max_connections()).unwrap_or(1).max(1);
-    let concurrency = options.concurrency.clamp(1, pool);
+    let concurrency = options.concurrency.clamp(1, (pool / 2).max(1));
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = tokio::task::JoinSet::new();

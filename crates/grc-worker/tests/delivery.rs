@@ -196,7 +196,7 @@ async fn deliveries(store: &Store, t: TenantScope) -> Vec<delivery::Model> {
         .deliveries_page(
             &DeliveryFilter::default(),
             &PageRequest::Forward {
-                first: 100,
+                first: 500,
                 after: None,
             },
         )
@@ -577,11 +577,84 @@ async fn recipients(store: &Store, tag: &str) {
     assert_eq!(got, want);
 }
 
+/// The relay's batches (deliver.rs `relay_outbox`): 120 events of one tenant (three chunks of
+/// at most `FAN_OUT_CHUNK` = 50) and 3 of another, fanned out in one call, each into its one
+/// e-mail to the tenant's owner; every event relayed once, nothing written twice when it runs
+/// again, and each tenant's deliveries only its own.
+async fn relay_batches(store: &Store, tag: &str) {
+    let (t, _) = tenant(store, &format!("{tag}-batch-a")).await;
+    let (u, _) = tenant(store, &format!("{tag}-batch-b")).await;
+    let mut events = Vec::new();
+    for (scope, n) in [(t, 120), (u, 3)] {
+        let mut tx = store.tenant_tx(scope).await.unwrap();
+        let batch = (0..n)
+            .map(|i| PeerEvent {
+                topic: "reminder.due".into(),
+                subject_type: "Risk".into(),
+                subject_id: format!("r-{i}"),
+                payload: serde_json::json!({
+                    "title": format!("Risk review {i}"),
+                    "recipients": {"roles": ["owner"], "userIds": [], "emails": []},
+                    "channels": ["email"],
+                }),
+                dedupe_key: format!("rem:batch:{i}"),
+            })
+            .collect();
+        let ids: Vec<Uuid> = tx
+            .queue_events(batch)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(Option::unwrap)
+            .collect();
+        tx.commit().await.unwrap();
+        events.push((scope, ids));
+    }
+    let relayed = grc_worker::deliver::relay_outbox(store, 1000)
+        .await
+        .unwrap();
+    assert!(relayed >= 123, "{relayed}");
+    for ((scope, ids), n) in events.iter().zip([120usize, 3]) {
+        let ds = deliveries(store, *scope).await;
+        assert_eq!(ds.len(), n);
+        let owner = format!(
+            "owner@{tag}-batch-{}.example",
+            if n == 120 { "a" } else { "b" }
+        );
+        assert!(ds.iter().all(|d| d.channel == "email" && d.target == owner));
+        let mut from: Vec<Uuid> = ds.iter().filter_map(|d| d.outbox_event_id).collect();
+        from.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(from, want);
+        // Again: relayed already, nothing written.
+        let again = grc_worker::deliver::fan_out_events(store, scope.tenant_id(), ids, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(again, grc_worker::deliver::FanOutBatch::default());
+        // Another tenant's ids fan out nothing in this tenant.
+        let other = if n == 120 { &events[1].1 } else { &events[0].1 };
+        let cross =
+            grc_worker::deliver::fan_out_events(store, scope.tenant_id(), other, Utc::now())
+                .await
+                .unwrap();
+        assert_eq!(cross, grc_worker::deliver::FanOutBatch::default());
+    }
+    assert_eq!(
+        grc_worker::deliver::relay_outbox(store, 1000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(deliveries(store, t).await.len(), 120);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_on_sqlite() {
     let (store, dir) = sqlite_store("grc-delivery-sqlite").await;
     exercise(&store, "lite").await;
     recipients(&store, "lite").await;
+    relay_batches(&store, "lite").await;
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -597,6 +670,7 @@ async fn delivery_on_postgres() {
     let store = db.app_store().await;
     exercise(&store, "pg").await;
     recipients(&store, "pg").await;
+    relay_batches(&store, "pg").await;
     drop(store);
     db.drop().await;
 }

@@ -30,8 +30,8 @@ use rand::RngCore;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
-    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QueryTrait,
-    Statement,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Statement,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -137,6 +137,10 @@ impl DeliveryStatus {
         })
     }
 }
+
+/// Rows per multi-row delivery insert ([`TenantTx::add_deliveries`]): 16 parameters a row stays
+/// far below PostgreSQL's 65,535 bind parameters and SQLite's 32,766.
+pub(crate) const DELIVERY_INSERT_CHUNK: usize = 500;
 
 /// A delivery to write: one channel, one target, of a reminder or an outbox event (or both).
 #[derive(Debug, Clone)]
@@ -912,6 +916,64 @@ impl TenantTx {
             .await?)
     }
 
+    /// The outbox events of this tenant among `ids` that are not yet relayed (the worker's
+    /// fan-out of a batch), by id.
+    pub async fn unrelayed_outbox_events_in(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<outbox_event::Model>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(outbox_event::Entity::find()
+            .filter(outbox_event::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(outbox_event::Column::Id.is_in(ids.iter().copied()))
+            .filter(outbox_event::Column::RelayedAt.is_null())
+            .order_by_asc(outbox_event::Column::Id)
+            .all(&self.tx)
+            .await?)
+    }
+
+    /// Which of `ids` are reminders of this tenant.
+    pub async fn existing_reminder_ids(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(reminder::Entity::find()
+            .select_only()
+            .column(reminder::Column::Id)
+            .filter(reminder::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(reminder::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple::<Uuid>()
+            .all(&self.tx)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Marks outbox events relayed at `at` in one statement: the ids this call marked (those
+    /// already relayed are left out).
+    pub async fn mark_outbox_events_relayed(
+        &mut self,
+        ids: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = outbox_event::Entity::update_many()
+            .col_expr(
+                outbox_event::Column::RelayedAt,
+                Expr::value(Some(micros(at))),
+            )
+            .filter(outbox_event::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(outbox_event::Column::Id.is_in(ids.iter().copied()))
+            .filter(outbox_event::Column::RelayedAt.is_null())
+            .exec_with_returning(&self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
     /// Marks an outbox event relayed (moved to the queue, or fanned out into deliveries); false
     /// when it already was.
     pub async fn mark_outbox_relayed(
@@ -973,6 +1035,50 @@ impl TenantTx {
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok((stored, n == 1))
+    }
+
+    /// Writes deliveries once each (`ON CONFLICT DO NOTHING` on their keys), in multi-row
+    /// statements of at most [`DELIVERY_INSERT_CHUNK`] rows, without reading them back: the
+    /// number written (the rest existed already).
+    pub async fn add_deliveries(&mut self, new: &[NewDelivery]) -> Result<u64, StoreError> {
+        let tenant = self.tenant_uuid();
+        let created_at = now();
+        let mut written = 0;
+        for chunk in new.chunks(DELIVERY_INSERT_CHUNK) {
+            let rows = chunk.iter().map(|n| {
+                delivery::Model {
+                    tenant_id: tenant,
+                    id: Uuid::now_v7(),
+                    delivery_key: n.delivery_key.clone(),
+                    outbox_event_id: n.outbox_event_id,
+                    reminder_id: n.reminder_id,
+                    channel: n.channel.as_str().to_owned(),
+                    target: n.target.clone(),
+                    status: DeliveryStatus::Pending.as_str().to_owned(),
+                    attempts: 0,
+                    next_attempt_at: Some(micros(n.due_at)),
+                    last_attempt_at: None,
+                    last_status_code: None,
+                    last_error: None,
+                    created_at,
+                    delivered_at: None,
+                    queued_until: None,
+                }
+                .into_active_model()
+            });
+            written += delivery::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([
+                        delivery::Column::TenantId,
+                        delivery::Column::DeliveryKey,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&self.tx)
+                .await?;
+        }
+        Ok(written)
     }
 
     /// One delivery of this tenant.
@@ -1255,6 +1361,31 @@ impl TenantTx {
         let n = update
             .filter(webhook_endpoint::Column::TenantId.eq(self.tenant_uuid()))
             .filter(webhook_endpoint::Column::Id.eq(id))
+            .exec(&self.tx)
+            .await?;
+        Ok(n.rows_affected == 1)
+    }
+
+    /// Ends an endpoint's failure run after a delivered attempt, in one statement that writes
+    /// only when there is a run to end (a healthy endpoint's row is not touched, so attempts
+    /// to one endpoint do not queue on its row lock). Whether it ended one.
+    pub async fn clear_endpoint_failures(&mut self, id: Uuid) -> Result<bool, StoreError> {
+        let n = webhook_endpoint::Entity::update_many()
+            .col_expr(
+                webhook_endpoint::Column::ConsecutiveFailures,
+                Expr::value(0),
+            )
+            .col_expr(
+                webhook_endpoint::Column::FirstFailureAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(webhook_endpoint::Column::TenantId.eq(self.tenant_uuid()))
+            .filter(webhook_endpoint::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(webhook_endpoint::Column::ConsecutiveFailures.gt(0))
+                    .add(webhook_endpoint::Column::FirstFailureAt.is_not_null()),
+            )
             .exec(&self.tx)
             .await?;
         Ok(n.rows_affected == 1)
