@@ -16,8 +16,8 @@
 //! [`TenantTx::send_ba_notice`] writes the receiver's row and appends the receiver's audit
 //! event with the transaction switched into the receiver for those statements only (as
 //! `repo/sharing.rs` does for a peer's outbox and chain), so that the receiver's row-level
-//! security policy checks them; the receiver must be a covered entity with an active connection
-//! to the sender as its provider.
+//! security policy checks them; the receiver must be the customer of an active connection whose
+//! provider is the sender (the connection names the customer's vendor record of the sender).
 
 use super::ops::{opt_eq, page_of};
 use crate::entity::evidence::evidence;
@@ -40,7 +40,7 @@ use grc_domain::incidents::{
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -450,11 +450,24 @@ impl TenantTx {
     /// timeline entry, evidence, assessment, count, delay, notice); else `Conflict` (the rows
     /// that refer to it keep it). Whether there was one.
     pub async fn delete_incident(&mut self, id: Uuid) -> Result<bool, StoreError> {
-        let n = incident::Entity::delete_many()
+        // In a savepoint: a refused delete (a row refers to the incident) leaves the
+        // transaction usable (PostgreSQL aborts a transaction on a failed statement).
+        let sp = self.tx.begin().await?;
+        let r = incident::Entity::delete_many()
             .filter(incident::Column::TenantId.eq(self.tenant_uuid()))
             .filter(incident::Column::Id.eq(id))
-            .exec(&self.tx)
-            .await?;
+            .exec(&sp)
+            .await;
+        let n = match r {
+            Ok(n) => {
+                sp.commit().await?;
+                n
+            }
+            Err(e) => {
+                sp.rollback().await?;
+                return Err(e.into());
+            }
+        };
         if n.rows_affected == 0 {
             return Ok(false);
         }
