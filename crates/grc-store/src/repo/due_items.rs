@@ -56,6 +56,7 @@ use sea_orm::{
     Statement,
 };
 use std::collections::HashMap;
+use std::num::ParseIntError;
 use uuid::Uuid;
 
 /// One tracked due item of the tenant, as computed now from its row.
@@ -369,20 +370,28 @@ SELECT 'incident-notice', incident_id, recipient || ':' || method, jurisdiction,
 /// ePHI (id, title, owner, discovery date, affected total), and its current decision, per-State
 /// counts, law-enforcement delays (form, stated, ends) and notices (`recipient:method`,
 /// jurisdiction, sent).
+/// An incident of [`BreachRows`]: id, title, owner, discovery date, affected total.
+type IncidentRow = (
+    Uuid,
+    String,
+    Option<Uuid>,
+    NaiveDate,
+    Result<Option<i64>, ParseIntError>,
+);
+/// A per-State count: jurisdiction, individuals.
+type CountRow = (String, Result<i64, ParseIntError>);
+/// A law-enforcement delay: form, stated, ends.
+type DelayRow = (String, Option<NaiveDate>, Option<NaiveDate>);
+/// A notice: `recipient:method`, jurisdiction, sent.
+type NoticeRow = (String, Option<String>, Option<NaiveDate>);
+
 #[derive(Debug, Default)]
 struct BreachRows {
-    #[allow(clippy::type_complexity)]
-    incidents: Vec<(
-        Uuid,
-        String,
-        Option<Uuid>,
-        NaiveDate,
-        Result<Option<i64>, std::num::ParseIntError>,
-    )>,
+    incidents: Vec<IncidentRow>,
     decisions: HashMap<Uuid, String>,
-    counts: HashMap<Uuid, Vec<(String, Result<i64, std::num::ParseIntError>)>>,
-    delays: HashMap<Uuid, Vec<(String, Option<NaiveDate>, Option<NaiveDate>)>>,
-    notices: HashMap<Uuid, Vec<(String, Option<String>, Option<NaiveDate>)>>,
+    counts: HashMap<Uuid, Vec<CountRow>>,
+    delays: HashMap<Uuid, Vec<DelayRow>>,
+    notices: HashMap<Uuid, Vec<NoticeRow>>,
 }
 
 impl BreachRows {
@@ -394,7 +403,7 @@ impl BreachRows {
         &self,
         id: Uuid,
         discovered_on: NaiveDate,
-        total: Result<Option<i64>, std::num::ParseIntError>,
+        total: Result<Option<i64>, ParseIntError>,
     ) -> Result<Option<(NaiveDate, Vec<String>, bool)>, String> {
         let bad = |what: &str, e: &dyn std::fmt::Display| format!("stored {what}: {e}");
         let decision = match self.decisions.get(&id) {
