@@ -1050,6 +1050,9 @@ impl TenantTx {
     /// only, the receiver's row (naming the business associate's incident and the covered
     /// entity's vendor record of the connection) and `peer_audit` in the covered entity's audit
     /// chain. Returns the sender's row and the covered entity's audit event.
+    ///
+    /// It takes both audit chains' locks in order (`lock_chains`), so call it before the
+    /// transaction's own audit event (which the caller appends afterwards, as for any write).
     pub async fn send_ba_notice(
         &mut self,
         incident_id: Uuid,
