@@ -955,6 +955,9 @@ async fn ba_notices(store: &Store, ba: TenantScope) -> Uuid {
     let (stranger, _) = tenant(store, "inc-stranger").await;
     connect(store, ce, ba, "Billing BA").await;
     connect(store, other_ce, ba, "Billing BA").await;
+    // The covered entity is also the business associate's vendor: a connection the other way
+    // round, which names no covered entity for the notice.
+    connect(store, ba, ce, "Clinic services").await;
     let mut tx = store.tenant_tx(ba).await.unwrap();
     let inc = tx
         .create_incident(

@@ -25,6 +25,7 @@ use crate::entity::incidents::{
     ba_breach_notice, breach_assessment, breach_notification, incident, incident_affected_count,
     incident_evidence, incident_timeline, law_enforcement_delay,
 };
+use crate::entity::sharing::connection;
 use crate::scope::set_local;
 use crate::{AuditEntry, Page, PageRequest, StoreError, TenantTx};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -1073,10 +1074,14 @@ impl TenantTx {
         };
         check_count("affectedTotal", notice.affected_total)?;
         check_notification(&n, inc.discovered_on, today)?;
-        let connection = self
-            .active_connection_with(covered_entity)
+        // The covered entity's connection with this tenant as its provider (not one the other
+        // way round: two tenants may each be the other's vendor).
+        let connection = connection::Entity::find()
+            .filter(connection::Column::TenantId.eq(covered_entity))
+            .filter(connection::Column::ProviderTenantId.eq(me))
+            .filter(connection::Column::Status.eq("active"))
+            .one(&self.tx)
             .await?
-            .filter(|c| c.tenant_id == covered_entity && c.provider_tenant_id == me)
             .ok_or(StoreError::NotFound)?;
         // Two audit chains are written (ours by the caller, the covered entity's here): their
         // head locks in the global order first.
