@@ -29,6 +29,10 @@ pub use repo::due_items::{TrackedDue, UnsentReminder, certificate_lifecycle};
 pub use repo::evidence::{
     EvidenceFilter, EvidenceLink, EvidenceRecord, EvidenceTargetKind, NewEvidence,
 };
+pub use repo::incidents::{
+    BreachFacts, IncidentFields, IncidentFilter, NewBaNotice, NewDelay, NewNotification,
+    TimelineKind, assessment_of, delay_of, notification_of, status_of,
+};
 pub use repo::isms::{
     AssetFields, AssetFilter, AssetRecord, ContextItemFields, ContextItemRecord,
     DeterminationRecord, IsmsFields, IsmsRecord, RiskAssessmentRecord, RiskFields, RiskFilter,

@@ -16,6 +16,7 @@ mod m0008_sharing;
 mod m0009_share_versions;
 mod m0010_reminders;
 mod m0011_delivery_queue;
+mod m0012_incidents;
 mod shared;
 
 /// The tenant-owned tables of the first two migrations (see [`tenant_owned_tables`]).
@@ -45,6 +46,7 @@ pub fn tenant_owned_tables() -> Vec<&'static str> {
         m0009_share_versions::TABLES,
         m0010_reminders::TABLES,
         m0011_delivery_queue::TABLES,
+        m0012_incidents::TABLES,
     ]
     .concat()
 }
@@ -64,6 +66,7 @@ pub fn append_only_tables() -> Vec<&'static str> {
         m0009_share_versions::APPEND_ONLY,
         m0010_reminders::APPEND_ONLY,
         m0011_delivery_queue::APPEND_ONLY,
+        m0012_incidents::APPEND_ONLY,
     ]
     .concat()
 }
@@ -98,6 +101,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_share_versions::ShareVersions),
             Box::new(m0010_reminders::Reminders),
             Box::new(m0011_delivery_queue::DeliveryQueue),
+            Box::new(m0012_incidents::Incidents),
         ]
     }
 }

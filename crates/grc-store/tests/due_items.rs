@@ -988,12 +988,198 @@ async fn history_and_policy(store: &Store) {
     assert_eq!(soc2_expiry(&items), vec![day("2026-08-28")]);
 }
 
+/// Breach-notification deadlines, computed from the stored incident facts with the domain's
+/// clocks: an item per incident involving ePHI, due on the earliest required deadline without a
+/// notice; moved by a law-enforcement delay; resolved once every required notice is recorded;
+/// gone with a "not a breach" decision; none for an incident without ePHI, none in another
+/// tenant.
+async fn breach_deadlines(store: &Store) {
+    use grc_domain::incidents::{
+        BreachAssessment, BreachDecision, FactorAssessment, FactorLevel, LawEnforcementDelay,
+        Notification, NotificationMethod, PhiSecurity, Recipient, RiskFactor, Severity,
+        StatementForm,
+    };
+    use grc_store::{IncidentFields, NewDelay, NewNotification};
+    let (a, owner) = tenant(store, "breach-a").await;
+    let (b, _) = tenant(store, "breach-b").await;
+    let today = day("2026-07-05");
+    let fields = |title: &str, ephi: bool| IncidentFields {
+        title: title.into(),
+        description: String::new(),
+        severity: Severity::High,
+        discovered_at: None,
+        discovered_on: day("2026-05-01"),
+        occurred_from: None,
+        occurred_until: None,
+        reporter: "it@example.org".into(),
+        reporter_id: None,
+        owner_id: Some(owner),
+        affected_systems: vec![],
+        affected_asset_ids: vec![],
+        ephi_involved: ephi,
+        lessons_learned: String::new(),
+    };
+    let breaches = |items: Vec<grc_store::TrackedDue>| -> Vec<grc_store::TrackedDue> {
+        items
+            .into_iter()
+            .filter(|i| i.kind == DueKind::BreachNotificationDeadline)
+            .collect()
+    };
+    let mut tx = store.tenant_tx(a).await.unwrap();
+    let x = tx
+        .create_incident(&fields("Stolen laptop", true), "user:test", today)
+        .await
+        .unwrap();
+    tx.create_incident(&fields("Phishing", false), "user:test", today)
+        .await
+        .unwrap();
+    audited_commit(tx, "incidents").await;
+
+    // No decision: presumed a breach; under 500 (none counted): individuals by discovery + 60.
+    let tx = store.tenant_tx(a).await.unwrap();
+    let items = breaches(tx.due_items(today).await.unwrap());
+    tx.rollback().await.unwrap();
+    assert_eq!(items.len(), 1);
+    let i = &items[0];
+    assert_eq!(
+        (
+            i.subject_type,
+            i.subject_id,
+            i.due_on,
+            i.owner_id,
+            i.resolved
+        ),
+        ("Incident", x.id, day("2026-06-30"), Some(owner), false)
+    );
+    assert_eq!(i.title, "Breach notice to individuals for Stolen laptop");
+
+    // 600 affected, 501 in California: HHS and the Californian media on the same day; a
+    // written delay of 30 days moves them all.
+    let mut tx = store.tenant_tx(a).await.unwrap();
+    tx.set_affected_counts(x.id, 600, &[("CA", 501)], "user:test")
+        .await
+        .unwrap();
+    tx.add_law_enforcement_delay(
+        x.id,
+        &NewDelay {
+            delay: LawEnforcementDelay {
+                form: StatementForm::Written,
+                stated_on: day("2026-05-10"),
+                ends_on: Some(day("2026-06-09")),
+            },
+            agency: "FBI".into(),
+            official: "SA Jones".into(),
+            notes: String::new(),
+        },
+        "user:test",
+        today,
+    )
+    .await
+    .unwrap();
+    let items = breaches(tx.due_items(today).await.unwrap());
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].due_on, day("2026-07-30"));
+    assert_eq!(
+        items[0].title,
+        "Breach notice to individuals, hhs, media (CA) for Stolen laptop"
+    );
+    // Individuals and HHS notified: the media notice is still owed.
+    for (r, m) in [
+        (Recipient::Individuals, NotificationMethod::FirstClassMail),
+        (Recipient::Hhs, NotificationMethod::HhsPortal),
+    ] {
+        tx.record_breach_notification(
+            x.id,
+            &NewNotification {
+                notification: Notification {
+                    recipient: r,
+                    jurisdiction: None,
+                    sent_on: day("2026-07-01"),
+                    method: m,
+                },
+                recipient_detail: String::new(),
+                individuals: None,
+            },
+            "user:test",
+            today,
+        )
+        .await
+        .unwrap();
+    }
+    let items = breaches(tx.due_items(today).await.unwrap());
+    assert_eq!(
+        (items[0].due_on, items[0].title.as_str(), items[0].resolved),
+        (
+            day("2026-07-30"),
+            "Breach notice to media (CA) for Stolen laptop",
+            false
+        )
+    );
+    // The media notified: resolved.
+    tx.record_breach_notification(
+        x.id,
+        &NewNotification {
+            notification: Notification {
+                recipient: Recipient::Media,
+                jurisdiction: Some(grc_domain::incidents::Jurisdiction::California),
+                sent_on: day("2026-07-02"),
+                method: NotificationMethod::MediaOutlet,
+            },
+            recipient_detail: String::new(),
+            individuals: None,
+        },
+        "user:test",
+        today,
+    )
+    .await
+    .unwrap();
+    let items = breaches(tx.due_items(today).await.unwrap());
+    assert_eq!(items.len(), 1);
+    assert!(items[0].resolved);
+    assert_eq!(items[0].due_on, day("2026-07-30"));
+    // Nothing in B.
+    audited_commit(tx, "facts").await;
+    let tx = store.tenant_tx(b).await.unwrap();
+    assert!(breaches(tx.due_items(today).await.unwrap()).is_empty());
+    tx.rollback().await.unwrap();
+
+    // A "not a breach" decision: no notice is required, the item goes away.
+    let mut tx = store.tenant_tx(a).await.unwrap();
+    tx.put_breach_assessment(
+        x.id,
+        &BreachAssessment {
+            phi_security: PhiSecurity::Unsecured,
+            factors: RiskFactor::ALL
+                .iter()
+                .map(|&f| FactorAssessment {
+                    factor: f,
+                    level: FactorLevel::Low,
+                    rationale: "weighed".into(),
+                })
+                .collect(),
+            decision: BreachDecision::LowProbability {
+                rationale: "recovered unopened".into(),
+            },
+            decided_on: day("2026-05-20"),
+        },
+        "Privacy Officer",
+        None,
+        "user:test",
+        today,
+    )
+    .await
+    .unwrap();
+    assert!(breaches(tx.due_items(today).await.unwrap()).is_empty());
+    audited_commit(tx, "decision").await;
+}
+
 #[tokio::test]
 async fn due_items_on_sqlite() {
     let (store, dir) = sqlite_store("grc-store-due").await;
     exercise(&store).await;
     every_source(&store).await;
     history_and_policy(&store).await;
+    breach_deadlines(&store).await;
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1005,6 +1191,7 @@ async fn due_items_on_postgres() {
     exercise(&store).await;
     every_source(&store).await;
     history_and_policy(&store).await;
+    breach_deadlines(&store).await;
     drop(store);
     db.drop().await;
 }

@@ -257,6 +257,151 @@ async fn populate_reminders(app: &TestApp, f: &grc_e2e::Fixture) {
     tx.commit().await.unwrap();
 }
 
+/// One row in each incident table for `f`'s tenant, through the store, and a business
+/// associate's notice from it to `peer` (a connected customer): its `sent` row here, the
+/// `received` row in the peer's tenant.
+async fn populate_incidents(app: &TestApp, f: &grc_e2e::Fixture, peer: &grc_e2e::Fixture) {
+    use chrono::{TimeDelta, Utc};
+    use grc_domain::incidents::{
+        BreachAssessment, BreachDecision, LawEnforcementDelay, Notification, NotificationMethod,
+        PhiSecurity, Recipient, Severity, StatementForm,
+    };
+
+    let today = Utc::now().date_naive();
+    let discovered_on = today - TimeDelta::days(10);
+    let scope = TenantScope::new(f.tenant.id);
+    let mut tx = app.store.tenant_tx(scope).await.unwrap();
+    let fields = grc_store::IncidentFields {
+        title: "Stolen laptop".into(),
+        description: String::new(),
+        severity: Severity::High,
+        discovered_at: None,
+        discovered_on,
+        occurred_from: None,
+        occurred_until: None,
+        reporter: "it@example.org".into(),
+        reporter_id: None,
+        owner_id: None,
+        affected_systems: vec![],
+        affected_asset_ids: vec![],
+        ephi_involved: true,
+        lessons_learned: String::new(),
+    };
+    let inc = tx
+        .create_incident(&fields, "system:test", today)
+        .await
+        .unwrap();
+    tx.append_incident_timeline(
+        inc.id,
+        grc_store::TimelineKind::Note,
+        Utc::now(),
+        "reported",
+        "system:test",
+    )
+    .await
+    .unwrap();
+    let evidence = uuid::Uuid::now_v7();
+    tx.insert_evidence(
+        &grc_store::NewEvidence {
+            id: evidence,
+            title: "Police report".into(),
+            description: String::new(),
+            filename: "report.pdf".into(),
+            media_type: "application/pdf".into(),
+            size_bytes: 1,
+            sha256: "0".repeat(64),
+            object_key: format!("incidents/{evidence}"),
+            effective_date: discovered_on,
+            expires_on: None,
+            uploaded_by: "system:test".into(),
+            uploader_id: None,
+            uploaded_at: grc_domain::audit::truncate_to_micros(Utc::now()),
+        },
+        &[],
+    )
+    .await
+    .unwrap();
+    tx.link_incident_evidence(inc.id, evidence, "system:test")
+        .await
+        .unwrap();
+    tx.put_breach_assessment(
+        inc.id,
+        &BreachAssessment {
+            phi_security: PhiSecurity::Unsecured,
+            factors: vec![],
+            decision: BreachDecision::Breach,
+            decided_on: today,
+        },
+        "Privacy Officer",
+        None,
+        "system:test",
+        today,
+    )
+    .await
+    .unwrap();
+    tx.set_affected_counts(inc.id, 10, &[("CA", 10)], "system:test")
+        .await
+        .unwrap();
+    tx.add_law_enforcement_delay(
+        inc.id,
+        &grc_store::NewDelay {
+            delay: LawEnforcementDelay {
+                form: StatementForm::Oral,
+                stated_on: today,
+                ends_on: None,
+            },
+            agency: "Police".into(),
+            official: "Det. Smith".into(),
+            notes: String::new(),
+        },
+        "system:test",
+        today,
+    )
+    .await
+    .unwrap();
+    tx.record_breach_notification(
+        inc.id,
+        &grc_store::NewNotification {
+            notification: Notification {
+                recipient: Recipient::Individuals,
+                jurisdiction: None,
+                sent_on: today,
+                method: NotificationMethod::FirstClassMail,
+            },
+            recipient_detail: String::new(),
+            individuals: Some(10),
+        },
+        "system:test",
+        today,
+    )
+    .await
+    .unwrap();
+    let entry = |what: &str| grc_store::AuditEntry {
+        actor: grc_domain::audit::Actor::System("test".into()),
+        action: format!("incidents.{what}"),
+        subject_type: "Tenant".into(),
+        subject_id: f.tenant.id.to_string(),
+        change: serde_json::json!({}),
+    };
+    tx.send_ba_notice(
+        inc.id,
+        peer.tenant.id.0,
+        &grc_store::NewBaNotice {
+            notice_on: today,
+            method: NotificationMethod::Platform,
+            summary: "Stolen laptop with your patients' records".into(),
+            affected_total: Some(10),
+        },
+        "system:test",
+        entry("notice"),
+        today,
+    )
+    .await
+    .unwrap();
+    tx.append_audit(entry("populate")).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// The rows of other tenants the row-level security policies admit into tenant `a`'s
 /// transactions, per table, by the rules of docs/SHARING.md written out independently (as the
 /// superuser sees the tables). `None`: no row of another tenant is ever admitted.
@@ -387,6 +532,9 @@ async fn app_role_sees_only_its_tenant() {
     for t in [&a, &b] {
         populate_reminders(&app, t).await;
     }
+    // Incidents, through the store, with a business associate's notice each way.
+    populate_incidents(&app, &a, &b).await;
+    populate_incidents(&app, &b, &a).await;
 
     // A second link between the same two controls, the other way round, is refused by the
     // database itself (the API refuses it first; this is the backstop for concurrent requests).

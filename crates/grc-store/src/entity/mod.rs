@@ -6,6 +6,7 @@ pub mod audit_head;
 pub mod audits;
 pub mod catalog;
 pub mod evidence;
+pub mod incidents;
 pub mod isms;
 pub mod membership;
 pub mod records;

@@ -30,7 +30,12 @@
 //! - share grant expiry (`ShareGrant`, grants this tenant made): the UTC date of `expires_at`;
 //!   resolved once revoked.
 //!
-//! Not tracked: breach-notification deadlines (no incidents table yet).
+//! - breach-notification deadline (`Incident`, incidents involving ePHI): the covered entity's
+//!   clocks (`incidents::covered_entity_clocks`) computed from the stored discovery date,
+//!   current breach decision, affected counts and law-enforcement delays; an item per incident,
+//!   due on the earliest deadline among its required clocks not yet met by a recorded notice
+//!   (`incidents::sent_on_for`); resolved once every required clock has its notice; no item
+//!   when no notice is required (a "not a breach" decision).
 
 use super::isms::sql;
 use crate::entity::reminders::reminder;
@@ -41,12 +46,17 @@ use grc_domain::DomainError;
 use grc_domain::certification::{
     self as cdom, AttestationFacts, AttestationPolicy, CertDueKind, CertificateStatus, Edition,
 };
+use grc_domain::incidents::{
+    AffectedCounts, Clock, DecisionKind, Jurisdiction, LawEnforcementDelay, Notification,
+    NotificationMethod, Recipient, StatementForm, covered_entity_clocks, sent_on_for,
+};
 use grc_domain::reminders::{DueItem, DueKind};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult,
     Statement,
 };
 use std::collections::HashMap;
+use std::num::ParseIntError;
 use uuid::Uuid;
 
 /// One tracked due item of the tenant, as computed now from its row.
@@ -282,7 +292,9 @@ struct SimpleDueRow {
 
 /// The due-date sources without a rule of their own (BAAs, documents, risks, evidence,
 /// nonconformities, management review actions, internal audits, management reviews, training
-/// assignments, share grants this tenant made), in one statement: one `SELECT` per table,
+/// assignments, share grants this tenant made), and the stored facts of the breach clocks
+/// (incidents involving ePHI, their current decisions, counts, delays and notices: the rule is
+/// applied to them in [`TenantTx::due_items`]), in one statement: one `SELECT` per table,
 /// each with the tenant's predicate (row-level security also admits a grantee's rows), joined
 /// with `UNION ALL`. The columns: source, id, title, extra, owner, d1, d2, d3, t1, t2 (see
 /// [`SimpleDueRow`]). `{uuid}`, `{date}` and `{ts}` are the backend's types of the typed nulls
@@ -329,7 +341,129 @@ SELECT 'training', a.id, c.title, CAST(NULL AS text), a.user_id, a.due_date, a.c
 UNION ALL
 SELECT 'share-grant', id, CAST(NULL AS text), artifact_kind, CAST(NULL AS {uuid}),
        CAST(NULL AS {date}), CAST(NULL AS {date}), CAST(NULL AS {date}), expires_at, revoked_at
-  FROM share_grants WHERE tenant_id = $1 AND expires_at IS NOT NULL";
+  FROM share_grants WHERE tenant_id = $1 AND expires_at IS NOT NULL
+UNION ALL
+SELECT 'incident', id, title, CAST(affected_total AS text), owner_id, discovered_on,
+       CAST(NULL AS {date}), CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM incidents WHERE tenant_id = $1 AND ephi_involved
+UNION ALL
+SELECT 'incident-decision', incident_id, CAST(NULL AS text), decision, CAST(NULL AS {uuid}),
+       decided_on, CAST(NULL AS {date}), CAST(NULL AS {date}), CAST(NULL AS {ts}),
+       CAST(NULL AS {ts})
+  FROM breach_assessments WHERE tenant_id = $1 AND superseded_at IS NULL
+UNION ALL
+SELECT 'incident-count', incident_id, jurisdiction, CAST(individuals AS text),
+       CAST(NULL AS {uuid}), CAST(NULL AS {date}), CAST(NULL AS {date}), CAST(NULL AS {date}),
+       CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM incident_affected_counts WHERE tenant_id = $1
+UNION ALL
+SELECT 'incident-delay', incident_id, CAST(NULL AS text), form, CAST(NULL AS {uuid}), stated_on,
+       ends_on, CAST(NULL AS {date}), CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM law_enforcement_delays WHERE tenant_id = $1
+UNION ALL
+SELECT 'incident-notice', incident_id, recipient || ':' || method, jurisdiction,
+       CAST(NULL AS {uuid}), sent_on, CAST(NULL AS {date}), CAST(NULL AS {date}),
+       CAST(NULL AS {ts}), CAST(NULL AS {ts})
+  FROM breach_notifications WHERE tenant_id = $1";
+
+/// The stored breach facts read by [`SIMPLE_DUE_SQL`], by incident: each incident involving
+/// ePHI (id, title, owner, discovery date, affected total), and its current decision, per-State
+/// counts, law-enforcement delays (form, stated, ends) and notices (`recipient:method`,
+/// jurisdiction, sent).
+/// An incident of [`BreachRows`]: id, title, owner, discovery date, affected total.
+type IncidentRow = (
+    Uuid,
+    String,
+    Option<Uuid>,
+    NaiveDate,
+    Result<Option<i64>, ParseIntError>,
+);
+/// A per-State count: jurisdiction, individuals.
+type CountRow = (String, Result<i64, ParseIntError>);
+/// A law-enforcement delay: form, stated, ends.
+type DelayRow = (String, Option<NaiveDate>, Option<NaiveDate>);
+/// A notice: `recipient:method`, jurisdiction, sent.
+type NoticeRow = (String, Option<String>, Option<NaiveDate>);
+
+#[derive(Debug, Default)]
+struct BreachRows {
+    incidents: Vec<IncidentRow>,
+    decisions: HashMap<Uuid, String>,
+    counts: HashMap<Uuid, Vec<CountRow>>,
+    delays: HashMap<Uuid, Vec<DelayRow>>,
+    notices: HashMap<Uuid, Vec<NoticeRow>>,
+}
+
+impl BreachRows {
+    /// The incident's covered-entity clocks from its stored facts (no counts read as none
+    /// affected): `None` when no notice is required; else the earliest deadline among the
+    /// required clocks without a notice, with their names, unresolved; or, when every required
+    /// clock has its notice, the latest required deadline, resolved.
+    fn open_clocks(
+        &self,
+        id: Uuid,
+        discovered_on: NaiveDate,
+        total: Result<Option<i64>, ParseIntError>,
+    ) -> Result<Option<(NaiveDate, Vec<String>, bool)>, String> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| format!("stored {what}: {e}");
+        let decision = match self.decisions.get(&id) {
+            Some(d) => Some(DecisionKind::parse(d).ok_or_else(|| bad("decision", d))?),
+            None => None,
+        };
+        let mut rows = Vec::new();
+        for (j, n) in self.counts.get(&id).into_iter().flatten() {
+            rows.push((j.clone(), n.clone().map_err(|e| bad("count", &e))?));
+        }
+        let affected = match total.map_err(|e| bad("total", &e))? {
+            Some(t) => AffectedCounts::new(t, rows.iter().map(|(j, n)| (j.as_str(), *n))),
+            None => AffectedCounts::new(0, std::iter::empty::<(&str, i64)>()),
+        }
+        .map_err(|e| bad("counts", &e))?;
+        let mut delays = Vec::new();
+        for (form, stated_on, ends_on) in self.delays.get(&id).into_iter().flatten() {
+            delays.push(LawEnforcementDelay {
+                form: StatementForm::parse(form).ok_or_else(|| bad("form", form))?,
+                stated_on: stated_on.ok_or_else(|| bad("delay", &"no date"))?,
+                ends_on: *ends_on,
+            });
+        }
+        let mut notices = Vec::new();
+        for (rm, jurisdiction, sent_on) in self.notices.get(&id).into_iter().flatten() {
+            let (r, m) = rm.split_once(':').ok_or_else(|| bad("notice", rm))?;
+            notices.push(Notification {
+                recipient: Recipient::parse(r).ok_or_else(|| bad("recipient", &r))?,
+                jurisdiction: match jurisdiction {
+                    Some(j) => Some(Jurisdiction::parse(j).ok_or_else(|| bad("jurisdiction", j))?),
+                    None => None,
+                },
+                sent_on: sent_on.ok_or_else(|| bad("notice", &"no date"))?,
+                method: NotificationMethod::parse(m).ok_or_else(|| bad("method", &m))?,
+            });
+        }
+        let clocks = covered_entity_clocks(discovered_on, decision, &affected, &delays)
+            .map_err(|e| bad("facts", &e))?;
+        let required: Vec<&Clock> = clocks.clocks.iter().filter(|c| c.required).collect();
+        let Some(last) = required.iter().map(|c| c.due_on).max() else {
+            return Ok(None);
+        };
+        let open: Vec<&Clock> = required
+            .into_iter()
+            .filter(|c| sent_on_for(c, &notices).is_none())
+            .collect();
+        let Some(first) = open.iter().map(|c| c.due_on).min() else {
+            return Ok(Some((last, Vec::new(), true)));
+        };
+        let names = open
+            .iter()
+            .filter(|c| c.due_on == first)
+            .map(|c| match c.jurisdiction {
+                Some(j) => format!("{} ({j})", c.kind.as_str()),
+                None => c.kind.as_str().to_owned(),
+            })
+            .collect();
+        Ok(Some((first, names, false)))
+    }
+}
 
 impl TenantTx {
     /// The rows of `query` (one of this module's, with its typed nulls and `$1` for this
@@ -488,6 +622,7 @@ impl TenantTx {
     /// A certificate whose stored history the lifecycle rules refuse is left out (and logged).
     pub async fn due_items(&self, today: NaiveDate) -> Result<Vec<TrackedDue>, StoreError> {
         let mut out = Vec::new();
+        let mut breaches = BreachRows::default();
         let mut push = |subject_type: &'static str,
                         subject_id: Uuid,
                         kind: DueKind,
@@ -724,10 +859,72 @@ impl TenantTx {
                         );
                     }
                 }
+                "incident" => {
+                    if let Some(on) = r.d1 {
+                        breaches.incidents.push((
+                            r.id,
+                            r.title.clone().unwrap_or_default(),
+                            r.owner_id,
+                            on,
+                            r.extra.as_deref().map(str::parse::<i64>).transpose(),
+                        ));
+                    }
+                }
+                "incident-decision" => {
+                    if let Some(d) = r.extra.as_deref() {
+                        breaches.decisions.insert(r.id, d.to_owned());
+                    }
+                }
+                "incident-count" => {
+                    breaches.counts.entry(r.id).or_default().push((
+                        r.title.clone().unwrap_or_default(),
+                        r.extra.as_deref().unwrap_or_default().parse::<i64>(),
+                    ));
+                }
+                "incident-delay" => {
+                    breaches.delays.entry(r.id).or_default().push((
+                        r.extra.clone().unwrap_or_default(),
+                        r.d1,
+                        r.d2,
+                    ));
+                }
+                "incident-notice" => {
+                    breaches.notices.entry(r.id).or_default().push((
+                        r.title.clone().unwrap_or_default(),
+                        r.extra.clone(),
+                        r.d1,
+                    ));
+                }
                 other => {
                     return Err(StoreError::Invalid(format!(
                         "due items: unknown source {other:?}"
                     )));
+                }
+            }
+        }
+
+        // ---- breach-notification deadlines ----
+        for (id, title, owner_id, discovered_on, total) in std::mem::take(&mut breaches.incidents) {
+            match breaches.open_clocks(id, discovered_on, total) {
+                Ok(Some((due_on, open, resolved))) => {
+                    let title = if open.is_empty() {
+                        format!("Breach notices of {title}")
+                    } else {
+                        format!("Breach notice to {} for {title}", open.join(", "))
+                    };
+                    push(
+                        "Incident",
+                        id,
+                        DueKind::BreachNotificationDeadline,
+                        due_on,
+                        &title,
+                        owner_id,
+                        resolved,
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(incident = %id, error = %e, "stored breach facts fail the notification rules; not tracked");
                 }
             }
         }

@@ -4,6 +4,7 @@ pub(crate) mod audits;
 pub(crate) mod catalog;
 pub(crate) mod due_items;
 pub(crate) mod evidence;
+pub(crate) mod incidents;
 pub(crate) mod isms;
 pub(crate) mod members;
 mod ops;
