@@ -52,6 +52,25 @@ fn occurrence(tenant: TenantScope, subject: Uuid, due: &str, days: u16) -> Occur
     }
 }
 
+/// A new enabled endpoint for every event type, created at `now`.
+fn endpoint_row(url: &str, now: DateTime<Utc>) -> webhook_endpoint::Model {
+    webhook_endpoint::Model {
+        tenant_id: Uuid::nil(),
+        id: Uuid::now_v7(),
+        url: url.into(),
+        description: String::new(),
+        event_types: "[]".into(),
+        enabled: true,
+        disabled_reason: None,
+        disabled_at: None,
+        consecutive_failures: 0,
+        first_failure_at: None,
+        created_by: "user:test".into(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 fn email_delivery(o: &Occurrence, to: &str, due_at: DateTime<Utc>) -> NewDelivery {
     NewDelivery {
         delivery_key: delivery_key(o, Channel::Email, &DeliveryTarget::Email(to.into())),
@@ -732,21 +751,7 @@ async fn configuration(store: &Store, a: TenantScope, owner: Uuid) {
     let mut tx = store.tenant_tx(a).await.unwrap();
     let now = Utc::now();
     let ep = tx
-        .insert_webhook_endpoint(webhook_endpoint::Model {
-            tenant_id: Uuid::nil(),
-            id: Uuid::now_v7(),
-            url: "https://hooks.example.com/grc".into(),
-            description: String::new(),
-            event_types: "[]".into(),
-            enabled: true,
-            disabled_reason: None,
-            disabled_at: None,
-            consecutive_failures: 0,
-            first_failure_at: None,
-            created_by: "user:test".into(),
-            created_at: now,
-            updated_at: now,
-        })
+        .insert_webhook_endpoint(endpoint_row("https://hooks.example.com/grc", now))
         .await
         .unwrap();
     let t0 = at("2027-02-01T12:00:00Z");
@@ -1232,21 +1237,7 @@ async fn batch_fan_out(store: &Store) {
     // An endpoint's failure run: nothing to end on a healthy one; a run ended once.
     let now = at("2029-05-01T09:00:00Z");
     let ep = tx
-        .insert_webhook_endpoint(webhook_endpoint::Model {
-            tenant_id: Uuid::nil(),
-            id: Uuid::now_v7(),
-            url: "https://hooks.example.com/fan".into(),
-            description: String::new(),
-            event_types: "[]".into(),
-            enabled: true,
-            disabled_reason: None,
-            disabled_at: None,
-            consecutive_failures: 0,
-            first_failure_at: None,
-            created_by: "user:test".into(),
-            created_at: now,
-            updated_at: now,
-        })
+        .insert_webhook_endpoint(endpoint_row("https://hooks.example.com/fan", now))
         .await
         .unwrap();
     assert!(!tx.clear_endpoint_failures(ep.id).await.unwrap());
