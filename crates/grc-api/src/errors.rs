@@ -69,6 +69,10 @@ impl From<StoreErrorExt> for async_graphql::Error {
         match e.0 {
             StoreError::NotFound => gql_error(ErrorCode::NotFound, "not found"),
             StoreError::Conflict(_) => gql_error(ErrorCode::Conflict, "conflict"),
+            StoreError::Rule { code, error } => {
+                let u = UserError::from_rule(code, error);
+                gql_error(u.code, u.message).extend_with(|_, e| e.set("rule", code))
+            }
             other => internal(&other),
         }
     }
@@ -118,6 +122,28 @@ impl UserError {
             message: message.into(),
             code: ErrorCode::BadUserInput,
             rule: Some(rule.to_owned()),
+        }
+    }
+}
+
+impl UserError {
+    /// A rule the store checked with the domain ([`StoreError::Rule`]): invalid input is
+    /// `BAD_USER_INPUT` at `input.<field>` (a dotted field is a path), a refused lifecycle step
+    /// `CONFLICT`; either way with the rule's stable code.
+    pub fn from_rule(code: &str, error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid(f) => Self::broken_rule(&f.field.join("."), code, f.message),
+            other => {
+                let mut u = Self::from(other);
+                u.field = u
+                    .field
+                    .iter()
+                    .flat_map(|s| s.split('.'))
+                    .map(str::to_owned)
+                    .collect();
+                u.rule = Some(code.to_owned());
+                u
+            }
         }
     }
 }
@@ -172,7 +198,10 @@ impl From<async_graphql::Error> for MutationError {
 }
 impl From<StoreError> for MutationError {
     fn from(e: StoreError) -> Self {
-        Self::Top(StoreErrorExt(e).into())
+        match e {
+            StoreError::Rule { code, error } => Self::User(UserError::from_rule(code, error)),
+            other => Self::Top(StoreErrorExt(other).into()),
+        }
     }
 }
 
@@ -209,5 +238,29 @@ mod tests {
         assert_eq!(e.code, ErrorCode::BadUserInput);
         let e: UserError = DomainError::conflict("email", "already a member").into();
         assert_eq!(e.code, ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn store_rules_map_to_user_errors_with_their_code() {
+        let e = StoreError::Rule {
+            code: "count-below-state-sum",
+            error: DomainError::invalid("affected.total", "below the sum"),
+        };
+        let MutationError::User(u) = e.into() else {
+            panic!("a rule is a user error");
+        };
+        assert_eq!(u.field, ["input", "affected", "total"]);
+        assert_eq!(u.code, ErrorCode::BadUserInput);
+        assert_eq!(u.rule.as_deref(), Some("count-below-state-sum"));
+        let e = StoreError::Rule {
+            code: "invalid-transition",
+            error: DomainError::conflict("status", "no way back"),
+        };
+        let MutationError::User(u) = e.into() else {
+            panic!("a rule is a user error");
+        };
+        assert_eq!(u.field, ["input", "status"]);
+        assert_eq!(u.code, ErrorCode::Conflict);
+        assert_eq!(u.rule.as_deref(), Some("invalid-transition"));
     }
 }

@@ -11,6 +11,7 @@ mod certificates;
 mod demo;
 mod evidence;
 mod exports;
+mod incidents;
 mod isms;
 mod isolation;
 mod limits;

@@ -51,6 +51,9 @@ pub enum Kind {
     Notification,
     CalendarFeed,
     Delivery,
+    Incident,
+    LawEnforcementDelay,
+    BaBreachNotice,
 }
 
 impl Kind {
@@ -99,6 +102,9 @@ impl Kind {
             Self::Notification => "Notification",
             Self::CalendarFeed => "CalendarFeed",
             Self::Delivery => "Delivery",
+            Self::Incident => "Incident",
+            Self::LawEnforcementDelay => "LawEnforcementDelay",
+            Self::BaBreachNotice => "BaBreachNotice",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -146,6 +152,9 @@ impl Kind {
             Self::Notification,
             Self::CalendarFeed,
             Self::Delivery,
+            Self::Incident,
+            Self::LawEnforcementDelay,
+            Self::BaBreachNotice,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -9,6 +9,7 @@ pub mod common;
 pub mod connection;
 pub mod evidence;
 pub mod ids;
+pub mod incidents;
 pub mod isms;
 pub mod mutation;
 pub mod query;
@@ -55,6 +56,7 @@ pub struct QueryRoot(
     certificates::CertificatesQuery,
     sharing::SharingQuery,
     reminders::RemindersQuery,
+    incidents::IncidentsQuery,
 );
 
 /// The mutation root.
@@ -73,6 +75,7 @@ pub struct MutationRoot(
     sharing::SharingMutation,
     sharing::InheritanceMutation,
     reminders::RemindersMutation,
+    incidents::IncidentsMutation,
 );
 
 /// Limits the schema enforces (checked by [`crate::limits::Limits`]).

@@ -409,6 +409,9 @@ async fn resolve_node(
         | Kind::WebhookSecret
         | Kind::Notification
         | Kind::CalendarFeed
-        | Kind::Delivery => Ok(None),
+        | Kind::Delivery
+        | Kind::Incident
+        | Kind::LawEnforcementDelay
+        | Kind::BaBreachNotice => Ok(None),
     }
 }
