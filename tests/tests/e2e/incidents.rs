@@ -314,6 +314,12 @@ async fn happy_path(backend: Backend) {
     )
     .await;
     assert_eq!(e["code"], "CONFLICT");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("closed, not deleted")),
+        "{e}"
+    );
     assert_eq!(count(&app, cm).await, 1);
     let fresh = create(&app, contrib, "Duplicate report", "2025-12-16").await;
     let p = ok(

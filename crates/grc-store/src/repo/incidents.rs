@@ -466,7 +466,14 @@ impl TenantTx {
             }
             Err(e) => {
                 sp.rollback().await?;
-                return Err(e.into());
+                return Err(match StoreError::from(e) {
+                    // A notice recorded, or a BA notice, refers to it: that record stays.
+                    StoreError::Conflict(_) => StoreError::Conflict(format!(
+                        "incident {id} has notices or business-associate notices recorded; \
+                         they are kept, so the incident is closed, not deleted"
+                    )),
+                    other => other,
+                });
             }
         };
         if n.rows_affected == 0 {
